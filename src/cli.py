@@ -1,0 +1,34 @@
+"""What every entry point shares: the project root for configs, and one-line errors for user mistakes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+
+from src.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = str(ROOT / "conf")
+
+log = logging.getLogger(__name__)
+
+
+def set_project_env() -> None:
+    """conf/paths reads EMBTRANS_ROOT, so runs land under the repository whatever the working directory."""
+    os.environ.setdefault("EMBTRANS_ROOT", str(ROOT))
+
+
+def exit_on_user_error(task):
+    """Print a UserError as one line and exit 2, instead of a traceback."""
+    @functools.wraps(task)
+    def wrapped(*args, **kwargs):
+        try:
+            return task(*args, **kwargs)
+        except UserError as error:
+            log.error("%s", error)
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+    return wrapped

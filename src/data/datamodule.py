@@ -1,0 +1,62 @@
+"""(A-embedding, B-embedding) pairs as in-memory tensors, served a whole batch per index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from src.data.paired import PairedEmbeddings
+
+
+class TensorPairs(Dataset):
+    """Indexing with a list of rows returns the whole batch at once: no per-item collation."""
+
+    def __init__(self, source: torch.Tensor, target: torch.Tensor) -> None:
+        self.source, self.target = source, target
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, rows):
+        return self.source[rows], self.target[rows]
+
+
+class PairedEmbeddingDataModule(pl.LightningDataModule):
+    def __init__(self, paired: PairedEmbeddings, batch_size: int = 256, eval_batch_size: int = 8192,
+                 seed: int = 0) -> None:
+        super().__init__()
+        self.paired = paired
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+        self.pairs = {
+            split: TensorPairs(torch.from_numpy(np.ascontiguousarray(paired.source[rows])),
+                               torch.from_numpy(np.ascontiguousarray(paired.target[rows])))
+            for split in ("train", "val", "test")
+            for rows in [paired.rows(split)]
+        }
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        return self.paired.source.shape[1], self.paired.target.shape[1]
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        pairs = self.pairs[split]
+        if shuffle:
+            order = RandomSampler(pairs, generator=torch.Generator().manual_seed(self.seed))
+            batches = BatchSampler(order, self.batch_size, drop_last=False)
+        else:
+            batches = BatchSampler(SequentialSampler(pairs), self.eval_batch_size, drop_last=False)
+        # batch_size=None: the sampler yields lists of rows and the dataset slices them in one go.
+        return DataLoader(pairs, sampler=batches, batch_size=None, num_workers=0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,64 @@
+"""The texts of one run, split, with their A and B embeddings: what training and analysis share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from src.data.embedding_cache import EmbeddingCache
+from src.data.split import assign_splits, limit_groups
+from src.data.text_dataset import TextDataset
+from src.errors import UserError
+
+
+@dataclass
+class PairedEmbeddings:
+    dataset: TextDataset
+    split: np.ndarray  # 'train' | 'val' | 'test' per text row
+    source: np.ndarray  # (n, d_A) float32, model A's vectors of dataset.texts
+    target: np.ndarray  # (n, d_B) float32, model B's vectors of the same texts
+    source_manifest: dict
+    target_manifest: dict
+
+    def rows(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.split == split)
+
+    def split_sizes(self) -> dict[str, int]:
+        return {name: int((self.split == name).sum()) for name in ("train", "val", "test")}
+
+
+def load_text_dataset(dataset_cfg: DictConfig) -> TextDataset:
+    """The configured dataset, validated and cut to ``limit`` whole groups."""
+    dataset = instantiate(dataset_cfg.loader).validate()
+    return limit_groups(dataset, dataset_cfg.get("limit"), dataset_cfg.split_seed).validate()
+
+
+def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> PairedEmbeddings:
+    if cfg.model_a.name == cfg.model_b.name:
+        raise UserError(
+            f"model_a and model_b are both {cfg.model_a.name!r}: a translator needs two different models"
+        )
+    dataset = load_text_dataset(cfg.dataset)
+    split = assign_splits(dataset.texts["group"], cfg.dataset.test_fraction, cfg.dataset.val_fraction,
+                          cfg.dataset.split_seed)
+    for name in ("train", "test"):
+        if not (split == name).any():
+            raise UserError(
+                f"the {name} split of {dataset.name!r} is empty ({len(dataset)} texts in "
+                f"{dataset.texts['group'].nunique()} groups): raise dataset.limit"
+            )
+    cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)
+    source, source_manifest = cache.embeddings(dataset, instantiate(cfg.model_a.encoder))
+    target, target_manifest = cache.embeddings(dataset, instantiate(cfg.model_b.encoder))
+    return PairedEmbeddings(dataset, split, source, target, source_manifest, target_manifest)
+
+
+def split_table(paired: PairedEmbeddings) -> pd.DataFrame:
+    """id, kind, label, group and split of every text, for the run directory."""
+    table = paired.dataset.texts[["id", "kind", "label", "group"]].copy()
+    table["split"] = paired.split
+    return table

@@ -1,0 +1,16 @@
+"""The linear translator: one affine map from A's space to B's, full rank."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class LinearTranslator(nn.Module):
+    """z_B ≈ W z_A + b, with W of shape (d_B, d_A); its rank is at most min(d_A, d_B)."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True) -> None:
+        super().__init__()
+        self.map = nn.Linear(in_dim, out_dim, bias=bias)
+
+    def forward(self, source: Tensor) -> Tensor:
+        return self.map(source)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from pathlib import Path
@@ -12,8 +11,6 @@ from src.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = str(ROOT / "conf")
-
-log = logging.getLogger(__name__)
 
 
 def set_project_env() -> None:
@@ -28,7 +25,6 @@ def exit_on_user_error(task):
         try:
             return task(*args, **kwargs)
         except UserError as error:
-            log.error("%s", error)
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
     return wrapped

@@ -45,11 +45,12 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
     dataset = load_text_dataset(cfg.dataset)
     split = assign_splits(dataset.texts["group"], cfg.dataset.test_fraction, cfg.dataset.val_fraction,
                           cfg.dataset.split_seed)
-    for name in ("train", "test"):
+    for name in ("train", "val", "test"):
         if not (split == name).any():
             raise UserError(
                 f"the {name} split of {dataset.name!r} is empty ({len(dataset)} texts in "
                 f"{dataset.texts['group'].nunique()} groups): raise dataset.limit"
+                + (" or dataset.val_fraction" if name == "val" else "")
             )
     cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)
     source, source_manifest = cache.embeddings(dataset, instantiate(cfg.model_a.encoder))

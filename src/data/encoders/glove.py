@@ -54,7 +54,8 @@ class GloveAverageEncoder(Encoder):
 
     def _embed(self, texts: list[str], kind: str) -> np.ndarray:
         self._load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Shaped by the real matrix, not the configured dim: a wrong config must fail the dim check.
+        out = np.zeros((len(texts), self._vectors.shape[1]), dtype=np.float32)
         for i, text in enumerate(texts):
             rows = [self._row[t] for t in tokenize(text) if t in self._row]
             if rows:

@@ -1,0 +1,53 @@
+"""A real (tiny) training run: metrics.json, baselines, checkpoint, determinism, data plumbing."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from src.data.datamodule import PairedEmbeddingDataModule
+from src.data.paired import load_paired_embeddings
+from src.training import train
+
+# ~1,400 training pairs: fewer leave a 384 x 512 linear map too unconstrained to beat the mean-vector floor.
+TINY = ["model_a=minilm", "model_b=use", "dataset.limit=2000", "trainer.max_epochs=40"]
+
+
+def test_linear_run_beats_the_mean_vector_floor_and_writes_its_files(compose_train, tmp_path):
+    metrics = train(compose_train(*TINY))
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(metrics))
+    floor = written["baselines"]["mean_vector"]
+    assert written["test/mse"] < floor["test/mse"]
+    assert written["test/cosine"] > floor["test/cosine"]
+    assert written["run"]["dims"] == {"a": 384, "b": 512}
+    assert written["run"]["parameters"] == 384 * 512 + 512
+    assert written["run"]["normalized"] == {"a": True, "b": True}
+    checkpoint = torch.load(tmp_path / written["run"]["best_checkpoint"], weights_only=True)
+    assert checkpoint["state_dict"]["net.map.weight"].shape == (512, 384)
+    assert (tmp_path / "config.yaml").exists()
+    split = pd.read_csv(tmp_path / "split.csv")
+    assert (split.groupby("group")["split"].nunique() == 1).all()
+
+
+def test_same_seed_gives_the_same_numbers(compose_train, tmp_path):
+    first = train(compose_train(*TINY, "trainer.max_epochs=5", output_dir=tmp_path / "a"))
+    second = train(compose_train(*TINY, "trainer.max_epochs=5", output_dir=tmp_path / "b"))
+    assert first["test/mse"] == second["test/mse"] and first["test/cosine"] == second["test/cosine"]
+
+
+def test_datamodule_serves_whole_batches_from_the_right_split(compose_train):
+    cfg = compose_train(*TINY)
+    paired = load_paired_embeddings(cfg, show_progress=False)
+    data = PairedEmbeddingDataModule(paired, batch_size=256, eval_batch_size=100, seed=0)
+    batches = list(data.train_dataloader())
+    assert [len(s) for s, _ in batches[:-1]] == [256] * (len(batches) - 1)
+    assert sum(len(s) for s, _ in batches) == len(paired.rows("train"))
+    source, target = next(iter(data.test_dataloader()))
+    test_rows = paired.rows("test")[: len(source)]
+    assert np.array_equal(source.numpy(), paired.source[test_rows])
+    assert np.array_equal(target.numpy(), paired.target[test_rows])
+    groups = paired.dataset.texts["group"]
+    assert not set(groups[paired.split == "val"]) & set(groups[paired.split == "test"])
+    assert (paired.split == "val").any()

@@ -1,15 +1,16 @@
 """Train a translator from model_a's embedding space to model_b's.
 
     python train.py model_a=minilm model_b=mpnet arch=linear dataset.limit=2000
+    python train.py -m arch=linear,mlp1,mlp2 width=1,8,32        # the sweep
 
-See conf/train.yaml for every option; add -m for a sweep.
+See conf/train.yaml for every option and the README for the daily commands.
 """
 
 import hydra
 from omegaconf import DictConfig
 
 from src.cli import CONFIG_DIR, exit_on_user_error, set_project_env
-from src.training import train
+from src.sweep.job import run_job
 
 set_project_env()
 
@@ -17,7 +18,7 @@ set_project_env()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 @exit_on_user_error
 def main(cfg: DictConfig) -> float:
-    return train(cfg)["test/mse"]
+    return run_job(cfg)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
 from src.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,8 +16,20 @@ CONFIG_DIR = str(ROOT / "conf")
 
 
 def set_project_env() -> None:
-    """conf/paths reads EMBTRANS_ROOT, so runs land under the repository whatever the working directory."""
+    """conf/paths reads EMBTRANS_ROOT, so runs land under the repository whatever the working directory;
+    conf/logger reads ${run_group:} to group a sweep's W&B runs."""
     os.environ.setdefault("EMBTRANS_ROOT", str(ROOT))
+    if not OmegaConf.has_resolver("run_group"):
+        OmegaConf.register_new_resolver("run_group", run_group)
+
+
+def run_group() -> str:
+    """The sweep's directory name for the jobs of a sweep; 'single-runs' otherwise."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
+        return Path(HydraConfig.get().sweep.dir).name
+    return "single-runs"
 
 
 def exit_on_user_error(task):

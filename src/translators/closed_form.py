@@ -1,48 +1,56 @@
 """Closed-form translators: ridge least squares and orthogonal Procrustes.
 
-The references every learned translator is read against: least squares is the best linear map
-on the training pairs, Procrustes the best rotation (the map latent-space translation work uses).
-Both are solved in float64 and stored in an ``nn.Linear``, so they checkpoint, test and translate
-exactly like the trained ``LinearTranslator``.
+Both keep their affine map in ``self.map = nn.Linear(in_dim, out_dim)``, like LinearTranslator, so
+checkpoints, ``forward`` and evaluation are the same; only ``fit`` differs. ``fit`` takes whole
+float32 tensors, solves in float64 and copies the result into ``self.map`` (in the map's dtype).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from src.errors import UserError
 
-
-def _check(x: Tensor, y: Tensor, layer: nn.Linear) -> None:
-    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-        raise UserError(f"closed-form fit needs paired 2-d arrays, got {tuple(x.shape)} and {tuple(y.shape)}")
-    if x.shape[1] != layer.in_features or y.shape[1] != layer.out_features:
-        raise UserError(
-            f"closed-form fit expects {layer.in_features}-d sources and {layer.out_features}-d targets, "
-            f"got {x.shape[1]}-d and {y.shape[1]}-d"
-        )
+DEFAULT_ALPHAS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
 
-def _store(layer: nn.Linear, weight: Tensor, bias: Tensor) -> None:
-    layer.weight.copy_(weight.to(layer.weight.dtype))
-    layer.bias.copy_(bias.to(layer.bias.dtype))
+def check_pairs(source: Tensor, target: Tensor, in_dim: int, out_dim: int, split: str) -> None:
+    if source.ndim != 2 or target.ndim != 2:
+        raise UserError(f"{split}: expected 2-D (rows, dim) tensors, got shapes {tuple(source.shape)} and "
+                        f"{tuple(target.shape)}")
+    if len(source) != len(target):
+        raise UserError(f"{split}: {len(source)} source rows but {len(target)} target rows; they must be pairs")
+    if source.shape[1] != in_dim or target.shape[1] != out_dim:
+        raise UserError(f"{split}: dims are {source.shape[1]} -> {target.shape[1]}, "
+                        f"but the translator maps {in_dim} -> {out_dim}")
+    if len(source) == 0:
+        raise UserError(f"{split}: no rows to fit or validate on")
+
+
+def centred(x: Tensor) -> tuple[Tensor, Tensor]:
+    x = x.to(torch.float64)
+    mean = x.mean(dim=0)
+    return x - mean, mean
 
 
 class LeastSquaresTranslator(nn.Module):
-    """Ridge regression with an unpenalised intercept; alpha chosen by validation MSE.
+    """z_B ≈ W z_A + b by ridge regression, the ridge strength chosen on the validation split.
 
-    The penalty is alpha * s * ||W||², s = trace(XcᵀXc) / d_A (the mean eigenvalue), so alpha is
-    scale-free. One SVD of the centred training sources serves every alpha; alpha = 0 is the
-    minimum-norm least-squares solution even when XᵀX is singular.
+    The penalty is α·s·‖W‖²_F with s = trace(XcᵀXc) / d_A (the mean eigenvalue), so α does not
+    depend on the scale of the embeddings; the intercept is not penalised (X and Y are centred on
+    their training means). α = 0 is the minimum-norm least-squares solution, also when XᵀX is
+    singular.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, alphas=(0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)) -> None:
+    def __init__(self, in_dim: int, out_dim: int, alphas: Sequence[float] = DEFAULT_ALPHAS) -> None:
         super().__init__()
-        self.map = nn.Linear(in_dim, out_dim)
-        self.alphas = [float(a) for a in alphas]
+        self.alphas = tuple(float(a) for a in alphas)
         if not self.alphas or min(self.alphas) < 0:
-            raise UserError(f"lstsq alphas must be a non-empty list of numbers >= 0, not {alphas}")
+            raise UserError(f"alphas must be a non-empty list of ridge strengths >= 0, got {list(alphas)}")
+        self.map = nn.Linear(in_dim, out_dim)
         self.register_buffer("alpha", torch.tensor(float("nan")))
 
     def forward(self, source: Tensor) -> Tensor:
@@ -50,60 +58,87 @@ class LeastSquaresTranslator(nn.Module):
 
     @torch.no_grad()
     def fit(self, x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor) -> dict:
-        _check(x_train, y_train, self.map)
-        x, y = x_train.double(), y_train.double()
-        x_mean, y_mean = x.mean(0), y.mean(0)
-        u, singular, vh = torch.linalg.svd(x - x_mean, full_matrices=False)
-        uty = u.T @ (y - y_mean)
-        scale = (singular**2).sum() / x.shape[1]
-        tolerance = singular.max() * max(x.shape) * torch.finfo(torch.float64).eps
+        check_pairs(x_train, y_train, self.map.in_features, self.map.out_features, "train")
+        check_pairs(x_val, y_val, self.map.in_features, self.map.out_features, "val")
+        xc, x_mean = centred(x_train)
+        yc, y_mean = centred(y_train)
+        gram = xc.T @ xc
+        # One eigendecomposition of XcᵀXc (= the right singular vectors and squared singular values
+        # of Xc) serves every α. It halves the fit time of an SVD of the tall Xc on CPU; it squares
+        # the condition number, which float64 absorbs for float32 inputs and outputs.
+        eigenvalues, vectors = torch.linalg.eigh(gram)
+        # Eigenvalues at rounding level are exact zeros (pinv's rule): the minimum-norm solution.
+        rank_tol = eigenvalues.max().clamp(min=0) * max(xc.shape) * torch.finfo(torch.float64).eps
+        kept = eigenvalues > rank_tol
+        penalty_unit = gram.trace() / gram.shape[0]
+        projected_xy = vectors.T @ (xc.T @ yc)  # Vᵀ XcᵀYc
+        val_x = (x_val.to(torch.float64) - x_mean) @ vectors
+        val_y = y_val.to(torch.float64) - y_mean
 
-        def solve(alpha: float) -> Tensor:  # (d_A, d_B): W with y ≈ (x - x_mean) W + y_mean
-            if alpha == 0:
-                inverse = torch.where(singular > tolerance, 1 / singular, torch.zeros_like(singular))
-            else:
-                inverse = singular / (singular**2 + alpha * scale)
-            return vh.T @ (inverse[:, None] * uty)
+        def weight_t(alpha: float) -> Tensor:  # Wᵀ in the eigenbasis, (d_A, d_B)
+            inverse = torch.where(kept, 1 / (eigenvalues + alpha * penalty_unit), torch.zeros_like(eigenvalues))
+            return inverse[:, None] * projected_xy
 
-        val_mse = {}
-        for alpha in self.alphas:
-            prediction = (x_val.double() - x_mean) @ solve(alpha) + y_mean
-            val_mse[alpha] = float(((prediction - y_val.double()) ** 2).mean())
-        best = min(self.alphas, key=lambda a: (val_mse[a], -a))  # ties go to the stronger penalty
-        weight = solve(best)
-        _store(self.map, weight.T, y_mean - x_mean @ weight)
-        self.alpha.fill_(best)
-        return {"alpha": best, "val_mse": {str(a): m for a, m in val_mse.items()}}
+        val_mse = {a: float(((val_x @ weight_t(a) - val_y) ** 2).mean()) for a in self.alphas}
+        chosen = min(sorted(self.alphas, reverse=True), key=val_mse.__getitem__)  # ties -> larger α
+        weight = (vectors @ weight_t(chosen)).T
+        self.map.weight.copy_(weight)
+        self.map.bias.copy_(y_mean - weight @ x_mean)
+        self.alpha.fill_(chosen)
+        return {"alpha": chosen, "val_mse": {str(a): m for a, m in val_mse.items()}}
 
 
 class ProcrustesTranslator(nn.Module):
-    """y ≈ s · W (x − x̄) + ȳ with W orthogonal: W = U Vᵀ from the SVD of Ycᵀ Xc.
+    """z_B ≈ s·W z_A + b with W orthogonal (or semi-orthogonal) and one global scale s.
 
-    When d_A ≠ d_B, W (d_B × d_A) is semi-orthogonal — orthonormal columns if d_B > d_A, rows if
-    d_B < d_A — which equals padding the smaller space with zeros and fitting a rotation. ``s`` is
-    the least-squares isotropic scale for that rotation (1 without ``scale``).
+    After centring both spaces on their training means, W = U Vᵀ from the SVD Ycᵀ Xc = U Σ Vᵀ
+    (d_B × d_A): the rotation that best aligns the two clouds. When d_A ≠ d_B, W is semi-orthogonal:
+    orthonormal columns if d_B > d_A, orthonormal rows if d_B < d_A. That is the solution of the
+    square problem with the smaller space zero-padded to the larger dimension, restricted to the real
+    coordinates. s = trace(Σ) / ‖Xc Wᵀ‖²_F is the least-squares scale for that W; when d_B ≥ d_A it
+    equals trace(Σ) / ‖Xc‖²_F. (When d_B < d_A, W drops part of Xc, and dividing by ‖Xc‖²_F, the
+    zero-padded problem's scale, would shrink every prediction.)
     """
 
     def __init__(self, in_dim: int, out_dim: int, scale: bool = True) -> None:
         super().__init__()
         self.map = nn.Linear(in_dim, out_dim)
-        self.use_scale = scale
+        self.fit_scale = scale  # the default for fit(); a config can set arch.net.scale=false
         self.register_buffer("scale", torch.tensor(float("nan")))
 
     def forward(self, source: Tensor) -> Tensor:
         return self.map(source)
 
     @torch.no_grad()
-    def fit(self, x_train: Tensor, y_train: Tensor, x_val: Tensor | None = None, y_val: Tensor | None = None) -> dict:
-        _check(x_train, y_train, self.map)
-        x, y = x_train.double(), y_train.double()
-        x_mean, y_mean = x.mean(0), y.mean(0)
-        xc, yc = x - x_mean, y - y_mean
-        u, singular, vh = torch.linalg.svd(yc.T @ xc, full_matrices=False)
-        rotation = u @ vh  # (d_B, d_A)
-        scale = float(singular.sum() / (xc**2).sum()) if self.use_scale else 1.0
-        weight = scale * rotation
-        _store(self.map, weight, y_mean - weight @ x_mean)
-        self.scale.fill_(scale)
-        shape = "orthogonal" if rotation.shape[0] == rotation.shape[1] else "semi-orthogonal (smaller space zero-padded)"
-        return {"scale": scale, "map": shape}
+    def fit(self, x_train: Tensor, y_train: Tensor, x_val: Tensor | None = None, y_val: Tensor | None = None,
+            scale: bool | None = None) -> dict:
+        """The validation split is only checked: there is nothing to choose. ``scale=None`` uses the
+        constructor's choice; without a scale, s = 1."""
+        in_dim, out_dim = self.map.in_features, self.map.out_features
+        check_pairs(x_train, y_train, in_dim, out_dim, "train")
+        if x_val is not None or y_val is not None:
+            if x_val is None or y_val is None:
+                raise UserError("val: pass both source and target, or neither")
+            check_pairs(x_val, y_val, in_dim, out_dim, "val")
+        xc, x_mean = centred(x_train)
+        yc, y_mean = centred(y_train)
+        u, sigma, vt = torch.linalg.svd(yc.T @ xc, full_matrices=False)
+        weight = u @ vt
+        s = 1.0
+        if scale is None:
+            scale = self.fit_scale
+        if scale:
+            rotated_norm = (xc @ weight.T).square().sum()
+            if rotated_norm == 0:
+                raise UserError("train: the source vectors are all equal, so no scale can be fitted")
+            s = float(sigma.sum() / rotated_norm)
+        self.map.weight.copy_(s * weight)
+        self.map.bias.copy_(y_mean - s * weight @ x_mean)
+        self.scale.fill_(s)
+        if in_dim == out_dim:
+            dims = "square: W is orthogonal"
+        elif out_dim > in_dim:
+            dims = f"d_A={in_dim} < d_B={out_dim}: W has orthonormal columns (A zero-padded to d_B)"
+        else:
+            dims = f"d_A={in_dim} > d_B={out_dim}: W has orthonormal rows (B zero-padded to d_A)"
+        return {"scale": s, "dims": dims}

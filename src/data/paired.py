@@ -55,7 +55,20 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
     cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)
     source, source_manifest = cache.embeddings(dataset, instantiate(cfg.model_a.encoder))
     target, target_manifest = cache.embeddings(dataset, instantiate(cfg.model_b.encoder))
-    return PairedEmbeddings(dataset, split, source, target, source_manifest, target_manifest)
+    return PairedEmbeddings(dataset, split, flush_tiny(source), flush_tiny(target), source_manifest, target_manifest)
+
+
+TINY = 1e-30
+
+
+def flush_tiny(vectors: np.ndarray) -> np.ndarray:
+    """Zero values below 1e-30 in magnitude.
+
+    MiniLM and mpnet each have two dead dimensions holding values near 1e-33 in every row. Their
+    products with gradients are subnormal floats, which x86 CPUs process about 100x slower: they made
+    every backward pass through the first layer about 5x slower. Zeroing them changes no metric.
+    """
+    return np.where(np.abs(vectors) < TINY, np.float32(0), vectors).astype(np.float32, copy=False)
 
 
 def split_table(paired: PairedEmbeddings) -> pd.DataFrame:

@@ -6,7 +6,7 @@
 
 Runs `train.py -m arch=linear,mlp1,mlp2 width=1,8,32` as a user would (joblib, 2 jobs), on cached
 embeddings (embed them first with one `python train.py` of the pair, or the first job does it), in a
-fresh output folder with resume off, so every run trains. Memory is the peak of the summed resident
+fresh output folder whose run index is empty, so every run trains (linear once: it ignores width). Memory is the peak of the summed resident
 memory of the whole process tree (the sweep and its joblib workers), sampled every 0.2 s.
 Also prints, per run, how close the trained linear map gets to the closed-form least squares.
 """
@@ -47,7 +47,7 @@ def main() -> None:
 
     out = Path(tempfile.mkdtemp(prefix="sweep-cost-"))
     command = [sys.executable, str(ROOT / "train.py"), "-m", f"arch={args.archs}", f"width={args.widths}",
-               f"model_a={args.models[0]}", f"model_b={args.models[1]}", "resume=false", "logger=csv",
+               f"model_a={args.models[0]}", f"model_b={args.models[1]}", "logger=csv",
                "trainer.enable_progress_bar=false", "data.show_progress=false", f"paths.log_dir={out}",
                f"hydra.sweep.dir={out / 'sweep'}", f"hydra.launcher.n_jobs={args.jobs}", *args.overrides]
     if args.limit:

@@ -13,7 +13,8 @@ QUICK = ["model_a=glove", "model_b=use", "dataset.limit=600", "logger=none", "tr
 
 
 def run_train(args, env, run_dir):
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run_dir}"],
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run_dir}",
+                           f"paths.log_dir={run_dir.parent}"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
 
 
@@ -28,12 +29,25 @@ def assert_one_clear_error(result, *phrases):
 def test_a_second_run_reuses_the_cache(cli_env, tmp_path):
     first = run_train(QUICK, cli_env, tmp_path / "first")
     assert first.returncode == 0, first.stderr
-    second = run_train(QUICK, cli_env, tmp_path / "second")
+    # resume=false: train again (a finished identical run would otherwise be reused whole), so the
+    # embeddings are read again, from the cache.
+    second = run_train([*QUICK, "resume=false"], cli_env, tmp_path / "second")
     assert second.returncode == 0, second.stderr
     log = (tmp_path / "second" / "train.log").read_text()
     assert log.count("reusing cached") == 2 and "cached 0" not in log
     assert "embedding rotten_tomatoes" not in second.stderr
     assert json.loads((tmp_path / "second" / "metrics.json").read_text())["test/mse"] > 0
+
+
+@pytest.mark.slow
+def test_an_identical_run_is_reused_not_retrained(cli_env, tmp_path):
+    assert run_train(QUICK, cli_env, tmp_path / "first").returncode == 0
+    again = run_train(QUICK, cli_env, tmp_path / "again")
+    assert again.returncode == 0, again.stderr
+    log = (tmp_path / "again" / "train.log").read_text()
+    assert "the same run is already done" in log and "reusing cached" not in log
+    reused = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert reused["reused_from"] == str(tmp_path / "first")
 
 
 @pytest.mark.parametrize("override, phrases", [

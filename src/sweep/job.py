@@ -69,8 +69,9 @@ def run_job(cfg: DictConfig) -> float:
 
 def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
     metrics = json.loads((earlier / "metrics.json").read_text())
-    why = ("it does not depend on width" if not cfg.arch.get("uses_width", True)
-           else "the same config was trained before")
+    why = "the same run is already done"
+    if not cfg.arch.get("uses_width", True):
+        why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
     metrics["reused_from"] = str(earlier)
     write_json(output_dir / "metrics.json", metrics)
     log.info("not training %s: %s; its results are in %s", cfg.arch.name, why, earlier)

@@ -23,13 +23,19 @@ def set_project_env() -> None:
         OmegaConf.register_new_resolver("run_group", run_group)
 
 
+def in_multirun() -> bool:
+    """Whether this process runs a job of a Hydra sweep (-m)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def run_group() -> str:
     """The sweep's directory name for the jobs of a sweep; 'single-runs' otherwise."""
     from hydra.core.hydra_config import HydraConfig
 
-    if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
-        return Path(HydraConfig.get().sweep.dir).name
-    return "single-runs"
+    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else "single-runs"
 
 
 def exit_on_user_error(task):

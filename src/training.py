@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from src.cli import in_multirun
 from src.data.datamodule import PairedEmbeddingDataModule
 from src.data.paired import load_paired_embeddings, split_table
 from src.translators.baselines import baseline_scores
@@ -29,9 +30,7 @@ def instantiate_dict(node: DictConfig | None) -> list:
 
 
 def sweep_launcher() -> DictConfig | None:
-    if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
-        return HydraConfig.get().launcher
-    return None
+    return HydraConfig.get().launcher if in_multirun() else None
 
 
 def thread_count(cfg: DictConfig) -> int | None:

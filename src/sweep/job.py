@@ -9,19 +9,14 @@ import sys
 import traceback
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from src.cli import in_multirun
 from src.errors import UserError
 from src.sweep.run_index import RunIndex, run_fingerprint
 from src.training import train
 
 log = logging.getLogger(__name__)
-
-
-def in_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def write_json(path: Path, content: dict) -> None:

@@ -44,7 +44,7 @@ def thread_count(cfg: DictConfig) -> int | None:
     return None
 
 
-def build_trainer(cfg: DictConfig) -> tuple[pl.Trainer, list]:
+def build_trainer(cfg: DictConfig) -> pl.Trainer:
     overrides = {}
     # On a multi-GPU machine, jobs of a sweep take the GPUs in turn.
     if cfg.trainer.accelerator in ("auto", "gpu", "cuda") and torch.cuda.device_count() > 1 and sweep_launcher():
@@ -53,7 +53,7 @@ def build_trainer(cfg: DictConfig) -> tuple[pl.Trainer, list]:
     trainer = instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=loggers, **overrides)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    return trainer, loggers
+    return trainer
 
 
 def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
@@ -70,7 +70,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     in_dim, out_dim = datamodule.dims
     net = instantiate(cfg.arch.net, in_dim=in_dim, out_dim=out_dim)
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss)
-    trainer, _ = build_trainer(cfg)
+    trainer = build_trainer(cfg)
 
     fit_info = {}
     if cfg.arch.get("closed_form"):

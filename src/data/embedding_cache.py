@@ -131,16 +131,16 @@ class EmbeddingCache:
         for i, key in enumerate(keys):
             first_row.setdefault(key, i)
         rows = np.array([first_row[k] for k in missing])
-        # Longest first within each kind: batches of similar length pad less, and an out-of-memory
-        # error shows up in the first batch rather than the last.
-        order = sorted(rows, key=lambda i: (texts["kind"].iat[i], -len(texts["text"].iat[i])))
+        kinds, lengths = texts["kind"].to_numpy()[rows], texts["text"].str.len().to_numpy()[rows]
         new_keys, new_vectors, description = [], [], None
         last_flush = time.monotonic()
         chunk = max(encoder.batch_size * 4, 64)
-        with tqdm(total=len(order), desc=f"embedding {dataset.name} with {encoder.name}",
+        with tqdm(total=len(rows), desc=f"embedding {dataset.name} with {encoder.name}",
                   unit="text", disable=not self.show_progress) as bar:
             for kind in ("query", "passage"):
-                of_kind = [i for i in order if texts["kind"].iat[i] == kind]
+                # Longest first: batches of similar length pad less, and an out-of-memory error
+                # shows up in the first batch rather than the last.
+                of_kind = rows[kinds == kind][np.argsort(-lengths[kinds == kind], kind="stable")]
                 for start in range(0, len(of_kind), chunk):
                     batch = of_kind[start:start + chunk]
                     new_vectors.append(encoder.encode(texts["text"].iloc[batch].tolist(), kind))
@@ -149,19 +149,18 @@ class EmbeddingCache:
                     if description is None:
                         description = encoder.describe()
                     if time.monotonic() - last_flush > FLUSH_EVERY_S:
-                        cached_keys, cached_vectors = self._write(
+                        cached_keys, cached_vectors, _ = self._write(
                             folder, dataset, encoder, description, cached_keys, cached_vectors,
                             new_keys, new_vectors)
                         new_keys, new_vectors, last_flush = [], [], time.monotonic()
-        keys_out, vectors_out = self._write(
-            folder, dataset, encoder, description, cached_keys, cached_vectors, new_keys, new_vectors)
-        return keys_out, vectors_out, json.loads((folder / "manifest.json").read_text())
+        return self._write(folder, dataset, encoder, description, cached_keys, cached_vectors, new_keys, new_vectors)
 
     def _write(self, folder, dataset, encoder, description, cached_keys, cached_vectors, new_keys, new_vectors):
         all_keys = np.concatenate([cached_keys, *new_keys])
         all_vectors = np.concatenate([np.asarray(cached_vectors), *new_vectors]).astype(np.float32)
         if not np.isfinite(all_vectors).all():
             raise UserError(f"model {encoder.name!r} produced NaN or infinite vectors for {dataset.name!r}")
+        identity = encoder.identity()
         tmp = {name: folder / f"{name}.tmp" for name in ("vectors.npy", "keys.npy", "manifest.json")}
         with open(tmp["vectors.npy"], "wb") as handle:
             np.save(handle, all_vectors)
@@ -169,8 +168,8 @@ class EmbeddingCache:
             np.save(handle, all_keys)
         manifest = {
             "format": FORMAT_VERSION,
-            "identity": encoder.identity(),
-            **{k: v for k, v in (description or encoder.identity()).items() if k not in encoder.identity()},
+            "identity": identity,
+            **{k: v for k, v in (description or identity).items() if k not in identity},
             "dataset": dataset.name,
             "n": int(len(all_keys)),
             "dim": encoder.dim,
@@ -184,4 +183,4 @@ class EmbeddingCache:
         for name in ("vectors.npy", "keys.npy", "manifest.json"):
             os.replace(tmp[name], folder / name)
         log.info("cached %d %s embeddings of %s in %s", len(all_keys), encoder.name, dataset.name, folder)
-        return all_keys, np.load(folder / "vectors.npy", mmap_mode="r")
+        return all_keys, np.load(folder / "vectors.npy", mmap_mode="r"), manifest

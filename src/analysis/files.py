@@ -1,0 +1,60 @@
+"""Writing analysis outputs so that re-running leaves unchanged files untouched, and results reusable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def write_if_changed(path: Path, content: str | bytes) -> bool:
+    """Write atomically, and only if the content differs: a re-run keeps files (and mtimes) it would not change."""
+    data = content.encode() if isinstance(content, str) else content
+    path = Path(path)
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda handle: handle.write(data))
+    return True
+
+
+def write_atomically(path: Path, write: Callable) -> None:
+    """``write(handle)`` fills a temporary file beside ``path``, which then replaces ``path`` at once."""
+    # A name of our own rather than mkstemp, whose files are private (0600) whatever the umask.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def cached_json(path: Path, key: str, compute: Callable[[], dict]) -> dict:
+    """The result stored at ``path`` if it was computed for ``key``, else compute and store it.
+
+    The key hashes every input (vectors and settings), so a stale result is never reused; an
+    unreadable file is reported in one line and recomputed.
+    """
+    path = Path(path)
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            if stored.get("key") == key:
+                return stored["result"]
+        except (OSError, ValueError, AttributeError, KeyError) as error:
+            log.warning("recomputing %s: it cannot be read (%s)", path, error)
+    result = compute()
+    write_if_changed(path, json.dumps({"key": key, "result": result}, indent=1, default=float))
+    return result
+
+
+def file_name(label: str) -> str:
+    """A translator label as a file or collection name part: "lstsq (closed form)" -> lstsq-closed-form."""
+    return label.replace(" (closed form)", "-closed-form").replace(" ", "_")

@@ -1,0 +1,106 @@
+"""The plan's "do 20 % semantic search and compare", run through Chroma queries.
+
+B's test queries (encoded natively by B, as after a migration) search the test passages stored
+(1) natively by B: the ceiling, (2) translated A -> B: what migration without re-embedding gives,
+(3) raw A, when the dimensions allow: the floor of not translating at all. Where they do not,
+the floor is a random ranking (its exact expectation). A's own search (A queries over A passages)
+is kept beside them: the model being replaced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from src.analysis.chroma_store import EmbeddingStore
+from src.analysis.retrieval_metrics import chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard
+
+
+def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_ids: list[str],
+           pool: list[str], k: int) -> dict[str, list[str]]:
+    """Query id -> the ids of the k nearest pool documents in the collection, best first."""
+    ranked = store.search(collection, queries, min(k, len(pool)), among=pool)
+    return dict(zip(query_ids, ranked))
+
+
+def reference_searches(store: EmbeddingStore, native_a: str, native_b: str, queries_a: np.ndarray,
+                       queries_b: np.ndarray, query_ids: list[str], pool: list[str], relevant: dict,
+                       k: int) -> dict:
+    """Scores (and rankings) of the searches that do not depend on the translator."""
+    native = search(store, native_b, queries_b, query_ids, pool, k)
+    source = search(store, native_a, queries_a, query_ids, pool, k)
+    same_dim = queries_a.shape[1] == queries_b.shape[1]
+    floor = search(store, native_a, queries_b, query_ids, pool, k) if same_dim else None
+    scores = {
+        "native": retrieval_scores(native, relevant, k),
+        "source": retrieval_scores(source, relevant, k),
+        "floor": retrieval_scores(floor, relevant, k) if floor else chance_scores(relevant, len(pool), k),
+        "floor_kind": "untranslated A vectors" if floor else "random ranking (dimensions differ)",
+        "pool_size": len(pool),
+    }
+    return {"scores": scores, "native_ranking": native}
+
+
+def translated_search_scores(translated: dict[str, list[str]], reference: dict, relevant: dict, k: int) -> dict:
+    """Raw scores of the translated search, as retention of native B and as share of the floor -> native
+    gap closed, and the Jaccard of the top k fetched by native and translated search."""
+    scores = retrieval_scores(translated, relevant, k)
+    ref = reference["scores"]
+    result = {f"{name}": scores[name] for name in (f"recall@{k}", f"ndcg@{k}")}
+    for name in (f"recall@{k}", f"ndcg@{k}"):
+        result[f"{name}_native"] = ref["native"][name]
+        result[f"{name}_floor"] = ref["floor"][name]
+        result[f"{name}_source"] = ref["source"][name]
+        result[f"{name}_retention"] = retention(scores[name], ref["native"][name])
+        result[f"{name}_gap_closed"] = gap_closed(scores[name], ref["floor"][name], ref["native"][name])
+    result[f"top{k}_jaccard"] = topk_jaccard(reference["native_ranking"], translated, k)
+    result["floor_kind"] = ref["floor_kind"]
+    result["retrieval_queries"] = scores["queries"]
+    result["retrieval_pool"] = ref["pool_size"]
+    return result
+
+
+def worked_examples(native: dict[str, list[str]], translated: dict[str, list[str]], relevant: dict,
+                    texts: pd.DataFrame, count: int, k: int) -> list[dict]:
+    """A handful of queries spread from most to least agreement between the two searches: for each, the
+    documents fetched in both spaces and those fetched in only one, with their texts."""
+    text_of = dict(zip(texts["id"].astype(str), texts["text"]))
+    queries = sorted(set(native) & set(translated))
+    agreement = {q: len(set(native[q][:k]) & set(translated[q][:k])) / len(set(native[q][:k]) | set(translated[q][:k]))
+                 for q in queries}
+    ordered = sorted(queries, key=lambda q: (-agreement[q], q))
+    picks = [ordered[round(i)] for i in np.linspace(0, len(ordered) - 1, min(count, len(ordered)))] if ordered else []
+
+    def docs(ids, query):
+        return [{"id": d, "text": text_of[d], "relevant": d in relevant.get(query, ())} for d in ids]
+
+    examples = []
+    for query in dict.fromkeys(picks):
+        fetched_native, fetched_translated = native[query][:k], translated[query][:k]
+        examples.append({
+            "query_id": query,
+            "query": text_of[query],
+            "relevant": docs(sorted(relevant.get(query, ())), query),
+            "jaccard": agreement[query],
+            "both": docs([d for d in fetched_native if d in fetched_translated], query),
+            "only_native": docs([d for d in fetched_native if d not in fetched_translated], query),
+            "only_translated": docs([d for d in fetched_translated if d not in fetched_native], query),
+        })
+    return examples
+
+
+def examples_markdown(title: str, examples: list[dict]) -> str:
+    """The worked examples as Markdown, texts shortened to one line each."""
+
+    def line(doc: dict) -> str:
+        text = " ".join(str(doc["text"]).split())
+        return f"- `{doc['id']}`{' (relevant)' if doc['relevant'] else ''}: {text[:240]}{'…' if len(text) > 240 else ''}"
+
+    parts = [f"# Worked searches: {title}", ""]
+    for example in examples:
+        parts += [f"## Query `{example['query_id']}` (top-k Jaccard {example['jaccard']:.2f})", "",
+                  f"> {' '.join(str(example['query']).split())}", ""]
+        for key, heading in (("relevant", "Relevant"), ("both", "Fetched in both spaces"),
+                             ("only_native", "Fetched only by native B"), ("only_translated", "Fetched only by translated A→B")):
+            parts += [f"**{heading}**", ""] + ([line(d) for d in example[key]] or ["- (none)"]) + [""]
+    return "\n".join(parts)

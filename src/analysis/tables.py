@@ -1,0 +1,73 @@
+"""The analysis tables, as CSV (every digit) and Markdown (for reading), from one row per translator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from src.analysis.files import write_if_changed
+
+ID = ["dataset", "pair", "translator", "kind"]
+# What the aggregate table summarises across pairs; each is comparable between pairs (raw MSE is not:
+# it depends on the target model's scale, so it enters as a ratio to the pair's least-squares map).
+AGGREGATED = ["mse_vs_lstsq", "test_cosine", "jaccard@10", "rbo@10", "cka_linear", "cka_rbf", "top1_accuracy",
+              "recall@10_retention", "ndcg@10_retention", "ndcg@10_gap_closed", "top10_jaccard"]
+
+
+def columns_like(frame: pd.DataFrame, *patterns: str) -> list[str]:
+    return [c for c in frame.columns if any(re.fullmatch(p, c) for p in patterns)]
+
+
+def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    results = results.copy()
+    lstsq = results[results["translator"] == "lstsq (closed form)"].set_index(["dataset", "pair"])["test_mse"]
+    results["mse_vs_lstsq"] = results["test_mse"] / [lstsq.get((d, p), np.nan) for d, p in zip(results["dataset"], results["pair"])]
+    tables = {
+        "mse": results[ID + columns_like(results, "width", "hidden", "parameters", "test_mse", "mse_vs_lstsq",
+                                         "test_cosine", r"(mean_vector|identity)_(mse|cosine)", "run_dir")],
+        "mse_by_pair": results.pivot_table(index=["dataset", "translator"], columns="pair", values="test_mse").reset_index(),
+        "knn": results[ID + columns_like(results, r"(untranslated_)?(jaccard|mutual_knn|rbo|knn_edit_distance)@\d+",
+                                         r"chance_jaccard@\d+")],
+        "cka": results[ID + columns_like(results, r"cka_.*", r"untranslated_cka_(linear|rbf)(_debiased)?")],
+        "matching": results[ID + columns_like(results, r"top\d+_accuracy", "mean_rank", "median_rank", "mrr",
+                                              "matching_pool")],
+        "retrieval": results[ID + columns_like(results, r"(recall|ndcg)@\d+.*", r"top\d+_jaccard", "floor_kind",
+                                               "retrieval_queries", "retrieval_pool")],
+    }
+    tables["aggregate"] = aggregate(results)
+    return tables
+
+
+def aggregate(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean, spread and range of each comparable metric over every pair, per translator."""
+    metrics = [m for m in AGGREGATED if m in results.columns]
+    grouped = results.groupby("translator", sort=False)[metrics]
+    stats = grouped.agg(["mean", "std", "min", "max"])
+    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
+    stats.insert(0, "pairs", grouped.size())
+    return stats.reset_index()
+
+
+def readable(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """For Markdown: the aggregate table as mean ± std, and no long paths."""
+    if name == "aggregate":
+        shown = table[["translator", "pairs"]].copy()
+        for metric in AGGREGATED:
+            if f"{metric}_mean" in table:
+                mean, std = table[f"{metric}_mean"], table[f"{metric}_std"].fillna(0)
+                shown[metric] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std)]
+        return shown
+    return table.drop(columns=[c for c in ("run_dir",) if c in table])
+
+
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    written = []
+    for name, table in tables.items():
+        csv, markdown = folder / f"{name}.csv", folder / f"{name}.md"
+        write_if_changed(csv, table.to_csv(index=False))
+        write_if_changed(markdown, readable(table, name).to_markdown(index=False, floatfmt=".4g") + "\n")
+        written += [csv, markdown]
+    return written

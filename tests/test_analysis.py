@@ -1,0 +1,182 @@
+"""analyze.py over a real tiny sweep: every output written, Chroma filled once, identity perfect, noise at chance."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from src.analysis.chroma_store import EmbeddingStore
+from src.analysis.pair_data import load_pair
+from src.analysis.sweep_runs import load_sweep
+from src.cli import CONFIG_DIR, ROOT
+
+# minilm and e5_small are both 384-d, so the untranslated floor of retrieval exists; minilm-to-minilm
+# fails (same model), which gives the sweep real failed jobs to leave out.
+SWEEP = ["model_a=minilm", "model_b=e5_small,minilm", "arch=linear,mlp1", "width=1,2", "dataset.limit=400",
+         "trainer.max_epochs=2", "logger=csv", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
+         "data.show_progress=false", "hydra.launcher.n_jobs=2"]
+SMALL = ["retrieval.k=3", "metrics.knn_ks=[3,5]", "metrics.cka.n_permutations=20", "figures.kernel_sample=16",
+         "figures.umap.n_neighbors=5", "wandb.enabled=false"]
+TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]
+
+
+def run_analyze(args, env, log_dir):
+    command = [sys.executable, str(ROOT / "analyze.py"), *SMALL, *args, f"paths.log_dir={log_dir}"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory, embedding_cache_dir):
+    import os
+
+    log_dir = tmp_path_factory.mktemp("analysis-outputs")
+    env = {**os.environ, "EMBTRANS_CACHE_DIR": str(embedding_cache_dir), "PYTHONPATH": str(ROOT)}
+    sweep_dir = log_dir / "train" / "multiruns" / "tiny"
+    command = [sys.executable, str(ROOT / "train.py"), "-m", *SWEEP, f"paths.log_dir={log_dir}",
+               f"hydra.sweep.dir={sweep_dir}"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert result.returncode == 1 and "job(s) failed" in result.stderr, result.stderr  # minilm-to-minilm
+    return log_dir, sweep_dir, env
+
+
+def compose_analyze(*overrides):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose("analyze", overrides=[*SMALL, *overrides])
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
+    log_dir, sweep_dir, env = tiny_sweep
+    first = run_analyze([], env, log_dir)  # no sweep_dir: the latest sweep
+    assert first.returncode == 0, first.stderr
+    out = log_dir / "analysis" / "tiny"
+    assert str(out / "tables") in first.stdout and "left out 4 job(s)" in first.stdout
+    assert "minilm-to-minilm/linear-x1: failed" in first.stdout
+
+    for name in TABLES:
+        for suffix in (".csv", ".md"):
+            assert (out / "tables" / f"{name}{suffix}").stat().st_size > 0
+    mse = pd.read_csv(out / "tables" / "mse.csv")
+    # linear was trained once for both widths; mlp1 at two widths; two closed-form maps fitted here
+    assert sorted(mse["translator"]) == ["linear", "lstsq (closed form)", "mlp1-x1", "mlp1-x2",
+                                         "procrustes (closed form)"]
+    assert set(mse["pair"]) == {"minilm-to-e5_small"}
+    summary = json.loads((out / "analysis.json").read_text())
+    trained = [r for r in summary["results"] if r["kind"] == "trained"]
+    for result in trained:  # the analysis' own MSE agrees with what training wrote
+        run_metrics = json.loads((Path(result["run_dir"]) / "metrics.json").read_text())
+        assert result["test_mse"] == pytest.approx(run_metrics["test/mse"], rel=1e-4)
+    retrieval = pd.read_csv(out / "tables" / "retrieval.csv")
+    assert (retrieval["floor_kind"] == "untranslated A vectors").all()
+    assert (retrieval["retrieval_pool"] == 9).all()
+
+    figures = [out / f for f in summary["figures"]]
+    assert any("umap" in str(f) for f in figures) and any("kernels" in str(f) for f in figures)
+    assert any(f.name.startswith("mse_vs_width") for f in figures)
+    for figure in figures:
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5000
+    example = json.loads(next((out / "examples").rglob("*.json")).read_text())
+    assert example and {"query", "both", "only_native", "only_translated", "relevant"} <= set(example[0])
+
+    with EmbeddingStore(log_dir / "chroma") as store:
+        counts = {name: store.count(name) for name in store.names()}
+        native = [n for n in counts if n.endswith(".minilm") or n.endswith(".e5_small")]
+        assert len(native) == 2 and all(counts[n] == 382 for n in native)
+        translated = [n for n in counts if n not in native]
+        assert len(translated) == 5 and all(counts[n] == 141 for n in translated)
+        sample = store.client.get_collection(next(n for n in translated if "mlp1-x2" in n)).get(limit=1)
+        expected = {"from_model": "minilm", "to_model": "e5_small", "arch": "mlp1", "width": 2, "split": "test"}
+        assert expected.items() <= sample["metadatas"][0].items()
+        assert sample["documents"][0]
+
+    before = snapshot(out)
+    second = run_analyze([f"sweep_dir={sweep_dir}"], env, log_dir)
+    assert second.returncode == 0, second.stderr
+    assert snapshot(out) == before  # same bytes, same mtimes: nothing rewritten
+    with EmbeddingStore(log_dir / "chroma") as store:
+        assert {name: store.count(name) for name in store.names()} == counts
+
+
+def planted_run(sweep_dir, source_job, name, vectors):
+    """A copy of a real run whose translated test vectors are replaced: a translator we know the answer for."""
+    job = sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / name
+    shutil.copytree(sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / source_job, job)
+    metrics = json.loads((job / "metrics.json").read_text())
+    metrics["run"].update(arch=name, fingerprint=f"planted-{name}")
+    (job / "metrics.json").write_text(json.dumps(metrics))
+    np.save(job / "translated" / "test.npy", vectors.astype(np.float32))
+
+
+@pytest.mark.slow
+def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_path):
+    from src.analysis.pipeline import analyze
+
+    log_dir, sweep_dir, _ = tiny_sweep
+    planted = tmp_path / "planted"
+    shutil.copytree(sweep_dir, planted, ignore=shutil.ignore_patterns("minilm-to-minilm"))
+    run = next(r for r in load_sweep(planted).runs if r.label == "mlp1-x1")
+    pair = load_pair(run, compose_analyze().paths.embedding_cache_dir)
+    planted_run(planted, "mlp1-x1", "identity", pair.native_b)
+    noise = np.random.default_rng(0).standard_normal(pair.native_b.shape)
+    planted_run(planted, "mlp1-x1", "noise", noise)
+
+    cfg = compose_analyze(f"sweep_dir={planted}", f"paths.log_dir={tmp_path}", "figures.translators=[identity]")
+    results = analyze(cfg).results.set_index("translator")
+    identity, noise = results.loc["identity-x1"], results.loc["noise-x1"]
+    assert identity["test_mse"] == 0 and identity["test_cosine"] == pytest.approx(1)
+    for metric in ("jaccard@3", "jaccard@5", "mutual_knn@5", "rbo@5", "top1_accuracy", "cka_linear", "cka_rbf",
+                   "recall@3_retention", "ndcg@3_retention", "top3_jaccard"):
+        assert identity[metric] == pytest.approx(1), metric
+    assert identity["knn_edit_distance@5"] == 0 and identity["mean_rank"] == 1
+    assert identity["ndcg@3_gap_closed"] == pytest.approx(1)
+    # Noise: neighbourhoods near chance, CKA indistinguishable from its null, matching near 1 / pool.
+    assert abs(noise["jaccard@5"] - noise["chance_jaccard@5"]) < 0.05
+    assert noise["cka_linear_p_value"] > 0.05 and noise["cka_rbf_p_value"] > 0.05
+    assert noise["top1_accuracy"] < 5 / noise["matching_pool"]
+    assert identity["cka_linear_p_value"] == pytest.approx(1 / 21)
+    # The learned maps sit between: better than noise, short of identity.
+    learned = results.loc["mlp1-x1"]
+    assert noise["jaccard@5"] < learned["jaccard@5"] < 1
+
+
+@pytest.mark.slow
+def test_chroma_search_matches_exact_cosine_search(tiny_sweep, tmp_path):
+    from src.analysis.pipeline import analyze, search_sets, vectors_of
+
+    log_dir, sweep_dir, _ = tiny_sweep
+    cfg = compose_analyze(f"sweep_dir={sweep_dir}", f"paths.log_dir={tmp_path}", "figures.translators=[]")
+    analyze(cfg)
+    run = load_sweep(sweep_dir).runs[0]
+    pair = load_pair(run, cfg.paths.embedding_cache_dir)
+    queries, pool = search_sets(pair)
+    query_vectors = vectors_of(pair, "b", queries)
+    pool_vectors = vectors_of(pair, "b", pool)
+    unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+    exact = np.argsort(-(unit(query_vectors) @ unit(pool_vectors).T), axis=1, kind="stable")[:, :3]
+    with EmbeddingStore(tmp_path / "chroma") as store:
+        name = next(n for n in store.names() if n.endswith(".e5_small"))
+        found = store.search(name, query_vectors, 3, among=pool)
+    assert [set(row) for row in found] == [{pool[j] for j in row} for row in exact]
+
+
+def test_missing_or_empty_sweep_is_one_clear_error(cli_env, tmp_path):
+    missing = run_analyze([f"sweep_dir={tmp_path / 'nowhere'}"], cli_env, tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    none_yet = run_analyze([], cli_env, tmp_path)
+    assert none_yet.returncode == 2 and "no sweep found" in none_yet.stderr
+    for result in (missing, none_yet):
+        assert "Traceback" not in result.stderr + result.stdout

@@ -180,3 +180,29 @@ def test_missing_or_empty_sweep_is_one_clear_error(cli_env, tmp_path):
     assert none_yet.returncode == 2 and "no sweep found" in none_yet.stderr
     for result in (missing, none_yet):
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_damaged_cached_result_is_recomputed_with_one_warning(tmp_path, caplog):
+    from src.analysis.files import cached_json
+
+    path = tmp_path / "scores.json"
+    assert cached_json(path, "k1", lambda: {"mse": 1.0}) == {"mse": 1.0}
+    assert cached_json(path, "k1", lambda: pytest.fail("a stored result must be reused")) == {"mse": 1.0}
+    assert cached_json(path, "k2", lambda: {"mse": 2.0}) == {"mse": 2.0}  # other inputs: recomputed
+    path.write_text("{not json")
+    assert cached_json(path, "k2", lambda: {"mse": 3.0}) == {"mse": 3.0}
+    assert "cannot be read" in caplog.text and str(path) in caplog.text
+
+
+def test_a_second_writer_of_the_chroma_store_gets_a_clear_error(tmp_path):
+    from src.errors import UserError
+
+    with EmbeddingStore(tmp_path / "chroma") as store:
+        store.sync("data.model", ["a", "b", "c"], np.eye(3, dtype=np.float32), [{"kind": "passage"}] * 3)
+        with pytest.raises(UserError, match="another process is writing"):
+            EmbeddingStore(tmp_path / "chroma", lock_timeout=0.1).__enter__()
+        # re-syncing the same ids adds nothing; a wrong dimension is refused, not mixed in
+        assert store.sync("data.model", ["a", "b", "c"], np.eye(3, dtype=np.float32), [{"kind": "passage"}] * 3) == 0
+        with pytest.raises(UserError, match="holds 3-d vectors, not 4-d"):
+            store.sync("data.model", ["d"], np.ones((1, 4), dtype=np.float32), [{"kind": "passage"}])
+        assert store.count("data.model") == 3

@@ -1,0 +1,202 @@
+"""Do the translated vectors keep each text's nearest neighbours from the native space?
+
+The reference space is native B, the candidate is A translated into B, and row i is the same
+text in both. Each space gets its own cosine k-NN lists; the lists are then compared row by row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torchmetrics import Metric
+from torchmetrics.utilities.data import dim_zero_cat
+
+# Rows per block of the (n, n) similarity matrix: about 4M float64 (32 MB) at a time.
+_BLOCK_ELEMENTS = 4_000_000
+
+
+def to_float64(vectors: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A (n, d) CPU float64 tensor from a numpy array or tensor (float32 in real use)."""
+    tensor = torch.as_tensor(vectors).detach().to(device="cpu", dtype=torch.float64)
+    if tensor.ndim != 2:
+        raise ValueError(f"Expected a (n, d) matrix, got shape {tuple(tensor.shape)}.")
+    return tensor
+
+
+def unit_rows(vectors: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Rows scaled to length 1; a zero row stays zero, so its cosine with anything is 0, not NaN."""
+    x = to_float64(vectors)
+    norms = x.norm(dim=1, keepdim=True)
+    return x / torch.where(norms > 0, norms, torch.ones_like(norms))
+
+
+def row_blocks(n_rows: int, n_cols: int) -> list[slice]:
+    """Row slices that keep each (rows, n_cols) block near _BLOCK_ELEMENTS."""
+    step = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
+
+
+def knn_indices(vectors: np.ndarray | torch.Tensor, k: int) -> torch.Tensor:
+    """The k most cosine-similar other rows of each row, most similar first; ties go to the lower index."""
+    x = unit_rows(vectors)
+    n = x.shape[0]
+    if not 1 <= k < n:
+        raise ValueError(f"k must be between 1 and n - 1 = {n - 1} (a row is not its own neighbour), got k={k}.")
+    out = torch.empty((n, k), dtype=torch.long)
+    for rows in row_blocks(n, n):
+        sims = x[rows] @ x.T
+        own = torch.arange(rows.start, rows.stop)
+        sims[own - rows.start, own] = -math.inf
+        # A stable sort keeps equal similarities in index order, which topk does not promise.
+        out[rows] = torch.sort(sims, dim=1, descending=True, stable=True).indices[:, :k]
+    return out
+
+
+def _check_pair(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    nn_ref, nn_cand = torch.as_tensor(nn_ref), torch.as_tensor(nn_cand)
+    if nn_ref.shape != nn_cand.shape or nn_ref.ndim != 2 or nn_ref.shape[1] == 0:
+        raise ValueError(
+            f"Neighbour lists must both be (n, k), k >= 1; got {tuple(nn_ref.shape)} and {tuple(nn_cand.shape)}."
+        )
+    return nn_ref, nn_cand
+
+
+def _matches(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    """(n, k, k) booleans: entry [i, a, b] says ref position a and cand position b hold the same item.
+
+    A neighbour list never repeats an item, so every row has at most one match per position.
+    """
+    return nn_ref.unsqueeze(2) == nn_cand.unsqueeze(1)
+
+
+def _overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    return _matches(nn_ref, nn_cand).sum(dim=(1, 2)).double()
+
+
+def jaccard_at_k(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """Mean over rows of |A ∩ B| / |A ∪ B| of the two neighbour sets."""
+    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
+    both = _overlap(nn_ref, nn_cand)
+    return float((both / (2 * nn_ref.shape[1] - both)).mean())
+
+
+def mutual_knn(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """Mean over rows of |A ∩ B| / k (the mutual k-NN alignment of the platonic-representation paper)."""
+    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
+    return float((_overlap(nn_ref, nn_cand) / nn_ref.shape[1]).mean())
+
+
+def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
+    """Normalised truncated RBO, mean over rows: agreement at the top of the lists weighs most.
+
+    Per row, sum_d p^(d-1) A_d / sum_d p^(d-1) over d = 1..k, with A_d the overlap of the two
+    top-d prefixes divided by d. Identical lists score 1, disjoint lists 0.
+    """
+    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
+    k = nn_ref.shape[1]
+    # An item at ref position a and cand position b joins both prefixes at depth max(a, b) + 1, so
+    # the overlap at depth d counts the shared items whose max(a, b) < d.
+    matches = _matches(nn_ref, nn_cand)
+    shared = matches.any(dim=2).double()
+    depth = torch.maximum(torch.arange(k), matches.byte().argmax(dim=2))
+    new_at_depth = torch.zeros(nn_ref.shape, dtype=torch.float64).scatter_add_(1, depth, shared)
+    agreement = new_at_depth.cumsum(dim=1) / torch.arange(1, k + 1, dtype=torch.float64)
+    weights = torch.tensor(p, dtype=torch.float64) ** torch.arange(k, dtype=torch.float64)
+    return float(((agreement @ weights) / weights.sum()).mean())
+
+
+def knn_edit_distance(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """Mean over rows of the Levenshtein distance between the ordered lists, divided by k.
+
+    0 means identical lists; 1 that every position needs an edit (e.g. disjoint lists). Each table
+    cell of the DP is computed for every row at once.
+    """
+    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
+    ref, cand = nn_ref.numpy(), nn_cand.numpy()
+    n, k = ref.shape
+    # The classic DP, one table row at a time.
+    previous = np.tile(np.arange(k + 1, dtype=np.int64), (n, 1))
+    for i in range(1, k + 1):
+        current = np.empty_like(previous)
+        current[:, 0] = i
+        for j in range(1, k + 1):
+            substitute = previous[:, j - 1] + (ref[:, i - 1] != cand[:, j - 1])
+            current[:, j] = np.minimum(np.minimum(previous[:, j], current[:, j - 1]) + 1, substitute)
+        previous = current
+    return float((previous[:, k] / k).mean())
+
+
+def chance_jaccard(n_items: int, k: int) -> float:
+    """Expected Jaccard of two independent uniformly random k-subsets of n_items items.
+
+    The overlap is hypergeometric: P(x) = C(k, x) C(n_items - k, k - x) / C(n_items, k).
+    """
+    if not 1 <= k <= n_items:
+        raise ValueError(f"k must be between 1 and n_items = {n_items}, got k={k}.")
+    total = math.comb(n_items, k)
+    expected = 0.0
+    for x in range(max(0, 2 * k - n_items), k + 1):
+        # Exact integers, then one correctly rounded division each: no overflow for any n.
+        expected += math.comb(k, x) * math.comb(n_items - k, k - x) / total * x / (2 * k - x)
+    return expected
+
+
+def neighbourhood_agreement(
+    reference: np.ndarray | torch.Tensor,
+    candidate: np.ndarray | torch.Tensor,
+    ks: Sequence[int] = (10,),
+    rbo_p: float = 0.9,
+) -> dict[str, float]:
+    """Every neighbour score at each k, with the Jaccard two random neighbour lists would get."""
+    reference, candidate = to_float64(reference), to_float64(candidate)
+    if reference.shape[0] != candidate.shape[0]:
+        raise ValueError(f"Both spaces must hold the same n rows, got {reference.shape[0]} and {candidate.shape[0]}.")
+    ks = sorted({int(k) for k in ks})
+    if not ks:
+        raise ValueError("ks must name at least one k.")
+    # The top-k list is a prefix of the top-(max k) list, ties included, so one search serves every k.
+    nn_ref, nn_cand = knn_indices(reference, ks[-1]), knn_indices(candidate, ks[-1])
+    scores: dict[str, float] = {}
+    for k in ks:
+        ref, cand = nn_ref[:, :k], nn_cand[:, :k]
+        scores[f"jaccard@{k}"] = jaccard_at_k(ref, cand)
+        scores[f"mutual_knn@{k}"] = mutual_knn(ref, cand)
+        scores[f"rbo@{k}"] = rank_biased_overlap(ref, cand, p=rbo_p)
+        scores[f"knn_edit_distance@{k}"] = knn_edit_distance(ref, cand)
+        scores[f"chance_jaccard@{k}"] = chance_jaccard(reference.shape[0] - 1, k)
+    return scores
+
+
+class NeighbourhoodAgreement(Metric):
+    """neighbourhood_agreement as a torchmetrics Metric: k-NN needs the whole set, so rows are kept."""
+
+    full_state_update = False
+    is_differentiable = False
+    higher_is_better = True
+
+    reference: list[torch.Tensor]
+    candidate: list[torch.Tensor]
+
+    def __init__(self, ks: Sequence[int] = (10,), rbo_p: float = 0.9, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ks = tuple(ks)
+        self.rbo_p = rbo_p
+        self.add_state("reference", default=[], dist_reduce_fx="cat")
+        self.add_state("candidate", default=[], dist_reduce_fx="cat")
+
+    def update(self, candidate: torch.Tensor, reference: torch.Tensor) -> None:
+        candidate, reference = torch.as_tensor(candidate), torch.as_tensor(reference)
+        if candidate.shape[0] != reference.shape[0]:
+            raise ValueError(
+                f"A batch needs as many candidate as reference rows, got {candidate.shape[0]} and {reference.shape[0]}."
+            )
+        self.candidate.append(candidate)
+        self.reference.append(reference)
+
+    def compute(self) -> dict[str, float]:
+        return neighbourhood_agreement(
+            dim_zero_cat(self.reference), dim_zero_cat(self.candidate), ks=self.ks, rbo_p=self.rbo_p
+        )

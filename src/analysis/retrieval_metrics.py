@@ -1,0 +1,101 @@
+"""Scores for ranked search results (the search itself runs elsewhere, through ChromaDB), and what chance scores.
+
+Relevance is binary. Only queries with at least one relevant document in the pool are scored, the
+same ones in retrieval_scores and chance_scores, so the two can be read against each other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torchmetrics.retrieval import RetrievalNormalizedDCG, RetrievalRecall
+
+
+def _scored_queries(relevant: dict[str, set[str]]) -> list[str]:
+    return [query for query, docs in relevant.items() if docs]
+
+
+def retrieval_scores(ranked: dict[str, list[str]], relevant: dict[str, set[str]], k: int = 10) -> dict[str, float]:
+    """recall@k and nDCG@k by torchmetrics, averaged over the queries with at least one relevant document."""
+    queries = _scored_queries(relevant)
+    missing = [query for query in queries if query not in ranked]
+    if missing:
+        raise ValueError(f"{len(missing)} queries with relevant documents have no ranking, e.g. {missing[:3]}.")
+    if not queries:
+        return {f"recall@{k}": math.nan, f"ndcg@{k}": math.nan, "queries": 0.0}
+
+    preds, target, indexes = [], [], []
+    for index, query in enumerate(queries):
+        top = list(dict.fromkeys(ranked[query]))[:k]
+        # Positions a short list leaves empty hold nothing relevant: padding them keeps the
+        # unretrieved relevant documents below rank k, where neither metric counts them.
+        labels = [doc in relevant[query] for doc in top] + [False] * (k - len(top))
+        # Retrieved documents score k..1; every relevant document not in the top k scores 0, so
+        # it still counts in recall's denominator and the ideal DCG. RetrievalRecall never counts
+        # a document scored <= 0 as retrieved, which is what we want for these.
+        unretrieved = len(relevant[query] - set(top))
+        preds += [float(k - position) for position in range(k)] + [0.0] * unretrieved
+        target += labels + [True] * unretrieved
+        indexes += [index] * (k + unretrieved)
+
+    preds_t, target_t = torch.tensor(preds, dtype=torch.float64), torch.tensor(target)
+    indexes_t = torch.tensor(indexes, dtype=torch.long)
+    scores = {}
+    # Every query fed has a positive. torchmetrics' default for one without ("neg") would silently
+    # score it 0, and "skip" returns 0.0 when nothing is left, so "error" guards that invariant.
+    metrics = {"recall": RetrievalRecall(top_k=k, empty_target_action="error"),
+               "ndcg": RetrievalNormalizedDCG(top_k=k, empty_target_action="error")}
+    for name, metric in metrics.items():
+        metric.update(preds_t, target_t, indexes=indexes_t)
+        scores[f"{name}@{k}"] = float(metric.compute())
+    scores["queries"] = float(len(queries))
+    return scores
+
+
+def _discounts(count: int) -> torch.Tensor:
+    return 1 / torch.log2(torch.arange(2, count + 2, dtype=torch.float64))
+
+
+def chance_scores(relevant: dict[str, set[str]], pool_size: int, k: int = 10) -> dict[str, float]:
+    """Expected recall@k and nDCG@k of a uniformly random ranking of the pool, over the same queries.
+
+    Each of the top min(k, N) positions holds a relevant document with probability r/N, so
+    E[recall@k] = min(k, N)/N and E[DCG@k] = sum_i (r/N)/log2(i+1); the ideal DCG is fixed.
+    """
+    queries = _scored_queries(relevant)
+    if not queries:
+        return {f"recall@{k}": math.nan, f"ndcg@{k}": math.nan, "queries": 0.0}
+    shown = min(k, pool_size)
+    recall, ndcg = [], []
+    for query in queries:
+        hits = len(relevant[query])
+        if hits > pool_size:
+            raise ValueError(f"Query {query!r} has {hits} relevant documents in a pool of {pool_size}.")
+        recall.append(shown / pool_size)
+        expected_dcg = hits / pool_size * _discounts(shown).sum()
+        ndcg.append(float(expected_dcg / _discounts(min(hits, k)).sum()))
+    return {f"recall@{k}": sum(recall) / len(recall), f"ndcg@{k}": sum(ndcg) / len(ndcg),
+            "queries": float(len(queries))}
+
+
+def retention(value: float, native: float) -> float:
+    """The share of the native score a translated space keeps (NaN when native is 0)."""
+    return value / native if native != 0 else math.nan
+
+
+def gap_closed(value: float, floor: float, native: float) -> float:
+    """Where the value sits between a floor (0, e.g. chance) and native (1); NaN when they coincide."""
+    return (value - floor) / (native - floor) if native != floor else math.nan
+
+
+def topk_jaccard(ranked_a: dict[str, list[str]], ranked_b: dict[str, list[str]], k: int = 10) -> float:
+    """Mean over the queries both rankings share of the Jaccard of their top-k sets (NaN if none shared)."""
+    shared = [query for query in ranked_a if query in ranked_b]
+    if not shared:
+        return math.nan
+    total = 0.0
+    for query in shared:
+        a, b = set(ranked_a[query][:k]), set(ranked_b[query][:k])
+        total += len(a & b) / len(a | b) if a | b else 1.0  # two empty lists agree
+    return total / len(shared)

@@ -154,12 +154,18 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
 
 
 @pytest.mark.slow
-def test_chroma_search_matches_exact_cosine_search(tiny_sweep, tmp_path):
+def test_chroma_search_matches_exact_cosine_search_and_wandb_gets_the_tables(tiny_sweep, tmp_path, monkeypatch):
     from src.analysis.pipeline import analyze, search_sets, vectors_of
+    from src.analysis.wandb_log import log_to_wandb
 
     log_dir, sweep_dir, _ = tiny_sweep
-    cfg = compose_analyze(f"sweep_dir={sweep_dir}", f"paths.log_dir={tmp_path}", "figures.translators=[]")
-    analyze(cfg)
+    cfg = compose_analyze(f"sweep_dir={sweep_dir}", f"paths.log_dir={tmp_path}", "figures.translators=[]",
+                          "wandb.enabled=true", f"wandb.dir={tmp_path / 'wandb-log'}")
+    analysis = analyze(cfg)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run_dir = Path(log_to_wandb(analysis, cfg))
+    assert run_dir.is_relative_to(tmp_path / "wandb-log") and list(run_dir.rglob("*.wandb"))
+    assert list((run_dir / "files" / "media" / "table" / "tables").glob("retrieval*.table.json"))
     run = load_sweep(sweep_dir).runs[0]
     pair = load_pair(run, cfg.paths.embedding_cache_dir)
     queries, pool = search_sets(pair)

@@ -233,6 +233,7 @@ def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
     summary = {
         "sweep_dir": str(analysis.sweep.sweep_dir),
         "left_out": analysis.sweep.left_out,
+        "skipped": analysis.sweep.skipped,
         "chroma_dir": str(cfg.chroma_dir),
         "collections": sorted(set(analysis.collections)),
         "references": analysis.references,

@@ -18,6 +18,8 @@ def print_summary(analysis, wandb_dir: str | None = None) -> None:
         print(f"left out {len(analysis.sweep.left_out)} job(s):")
         for line in analysis.sweep.left_out:
             print(f"  {line}")
+    if analysis.sweep.skipped:
+        print(f"{len(analysis.sweep.skipped)} job(s) were skipped by the sweep itself (same model as A and B)")
     print(f"tables:   {out / 'tables'} (CSV and Markdown)")
     print(f"figures:  {out / 'figures'} ({len(analysis.figures)} files)")
     print(f"examples: {out / 'examples'}")

@@ -48,7 +48,8 @@ class Run:
 class SweepRuns:
     sweep_dir: Path
     runs: list[Run]
-    left_out: list[str]  # one line per job that is not analysed, saying why
+    left_out: list[str]  # one line per job that failed or is incomplete, saying why
+    skipped: list[str]  # jobs the sweep itself skipped (same model as A and B)
 
 
 def latest_sweep(log_dir: Path) -> Path:
@@ -73,8 +74,11 @@ def load_sweep(sweep_dir: Path) -> SweepRuns:
         raise UserError(f"{sweep_dir} holds no sweep jobs (no .hydra/overrides.yaml below it): is it a "
                         "directory made by python train.py -m?")
     runs: dict[Path, Run] = {}
-    left_out = []
+    left_out, skipped = [], []
     for job, status, note in table[["job", "status", "note"]].itertuples(index=False):
+        if status == "skipped":
+            skipped.append(f"{job}: {note}")
+            continue
         if status not in ("trained", "reused"):
             left_out.append(f"{job}: {status}" + (f" ({note})" if note else ""))
             continue
@@ -90,6 +94,6 @@ def load_sweep(sweep_dir: Path) -> SweepRuns:
         runs[run_dir] = Run([job], run_dir, json.loads((run_dir / "metrics.json").read_text()),
                             OmegaConf.load(run_dir / "config.yaml"))
     if not runs:
-        raise UserError(f"no finished run to analyse in {sweep_dir}: " + "; ".join(left_out))
+        raise UserError(f"no finished run to analyse in {sweep_dir}: " + "; ".join(left_out + skipped))
     ordered = sorted(runs.values(), key=lambda r: (r.info["dataset"], r.pair, r.info["arch"], r.info.get("width") or 0))
-    return SweepRuns(sweep_dir, ordered, left_out)
+    return SweepRuns(sweep_dir, ordered, left_out, skipped)

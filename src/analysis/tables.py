@@ -28,7 +28,7 @@ def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     tables = {
         "mse": results[ID + columns_like(results, "width", "hidden", "parameters", "test_mse", "mse_vs_lstsq",
                                          "test_cosine", r"(mean_vector|identity)_(mse|cosine)", "run_dir")],
-        "mse_by_pair": results.pivot_table(index=["dataset", "translator"], columns="pair", values="test_mse").reset_index(),
+        "mse_by_pair": by_pair(results, "test_mse"),
         "knn": results[ID + columns_like(results, r"(untranslated_)?(jaccard|mutual_knn|rbo|knn_edit_distance)@\d+",
                                          r"chance_jaccard@\d+")],
         "cka": results[ID + columns_like(results, r"cka_.*", r"untranslated_cka_(linear|rbf)(_debiased)?")],
@@ -39,6 +39,14 @@ def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
     tables["aggregate"] = aggregate(results)
     return tables
+
+
+def by_pair(results: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Translators x pairs, translators in the order the results list them (by arch, then width)."""
+    order = list(dict.fromkeys(results["translator"]))
+    table = results.pivot_table(index=["dataset", "translator"], columns="pair", values=metric).reset_index()
+    table["translator"] = pd.Categorical(table["translator"], categories=order, ordered=True)
+    return table.sort_values(["dataset", "translator"]).astype({"translator": str}).reset_index(drop=True)
 
 
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ def log_to_wandb(analysis, cfg: DictConfig) -> str | None:
 
     group = analysis.sweep.sweep_dir.name  # what train.py's ${run_group:} names the sweep's runs
     run = wandb.init(project=cfg.wandb.project, group=group, job_type="analysis", name=f"analysis-{group}",
-                     dir=str(analysis.output_dir), mode="offline" if cfg.wandb.offline else "online",
+                     dir=str(cfg.wandb.dir), mode="offline" if cfg.wandb.offline else "online",
                      config={"sweep_dir": str(analysis.sweep.sweep_dir)}, reinit="finish_previous")
     try:
         for name, table in build_tables(analysis.results).items():
@@ -26,6 +26,6 @@ def log_to_wandb(analysis, cfg: DictConfig) -> str | None:
         for path in analysis.figures:
             key = Path(path).relative_to(analysis.output_dir / "figures").with_suffix("").as_posix()
             run.log({f"figures/{key}": wandb.Image(str(path))})
-        return run.dir
+        return str(Path(run.dir).parent)
     finally:
         run.finish()

@@ -111,12 +111,12 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
         assert {name: store.count(name) for name in store.names()} == counts
 
 
-def planted_run(sweep_dir, source_job, name, vectors):
+def planted_run(sweep_dir, source_job, name, vectors, arch=None):
     """A copy of a real run whose translated test vectors are replaced: a translator we know the answer for."""
     job = sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / name
     shutil.copytree(sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / source_job, job)
     metrics = json.loads((job / "metrics.json").read_text())
-    metrics["run"].update(arch=name, fingerprint=f"planted-{name}")
+    metrics["run"].update(arch=arch or name, fingerprint=f"planted-{name}")
     (job / "metrics.json").write_text(json.dumps(metrics))
     np.save(job / "translated" / "test.npy", vectors.astype(np.float32))
 
@@ -133,6 +133,8 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
     planted_run(planted, "mlp1-x1", "identity", pair.native_b)
     noise = np.random.default_rng(0).standard_normal(pair.native_b.shape)
     planted_run(planted, "mlp1-x1", "noise", noise)
+    # the same arch and width again (as a seed or lr sweep makes): told apart by fingerprint
+    planted_run(planted, "mlp1-x1", "mlp1-x1-again", noise, arch="mlp1")
 
     cfg = compose_analyze(f"sweep_dir={planted}", f"paths.log_dir={tmp_path}", "figures.translators=[identity]")
     results = analyze(cfg).results.set_index("translator")
@@ -148,8 +150,10 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
     assert noise["cka_linear_p_value"] > 0.05 and noise["cka_rbf_p_value"] > 0.05
     assert noise["top1_accuracy"] < 5 / noise["matching_pool"]
     assert identity["cka_linear_p_value"] == pytest.approx(1 / 21)
+    twins = sorted(label for label in results.index if label.startswith("mlp1-x1"))
+    assert twins == sorted([f"mlp1-x1@{run.key[:6]}", "mlp1-x1@plante"])
     # The learned maps sit between: better than noise, short of identity.
-    learned = results.loc["mlp1-x1"]
+    learned = results.loc[f"mlp1-x1@{run.key[:6]}"]
     assert noise["jaccard@5"] < learned["jaccard@5"] < 1
 
 

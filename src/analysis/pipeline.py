@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,7 +133,11 @@ def analyze(cfg: DictConfig) -> Analysis:
 
 
 def candidates(runs: list[Run], pair: PairData, baselines) -> list[Candidate]:
-    found = [Candidate(run.label, run.info["arch"], run.info.get("width"), "trained", translated_test(run, pair), run)
+    # A sweep over something other than arch and width (seed, lr) has several runs per label: the
+    # fingerprint tells them apart, and their jobs column says which overrides made each.
+    repeated = {label for label, count in Counter(run.label for run in runs).items() if count > 1}
+    found = [Candidate(f"{run.label}@{run.key[:6]}" if run.label in repeated else run.label, run.info["arch"],
+                       run.info.get("width"), "trained", translated_test(run, pair), run)
              for run in runs]
     return found + [Candidate(f"{name} (closed form)", name, None, "closed form", pair.closed_form(name))
                     for name in baselines]

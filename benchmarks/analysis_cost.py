@@ -26,6 +26,8 @@ from pathlib import Path
 
 import psutil
 
+from src.analysis.sweep_runs import latest_sweep
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,8 +66,8 @@ def main() -> None:
                f"chroma_dir={scratch / 'chroma'}", f"hydra.run.dir={scratch / 'log'}", "wandb.enabled=false",
                # a fresh UMAP cache: paths.log_dir decides it, and the sweep is named explicitly
                f"paths.log_dir={scratch}", *args.overrides]
-    sweep_dir = args.sweep_dir or str(sorted((ROOT / "outputs" / "train" / "multiruns").glob("*"))[-1])
-    command.append(f"sweep_dir={Path(sweep_dir).resolve()}")
+    sweep_dir = Path(args.sweep_dir) if args.sweep_dir else latest_sweep(ROOT / "outputs")
+    command.append(f"sweep_dir={sweep_dir.resolve()}")
     print(" ".join(command[1:]))
     cold_s, cold_peak, output = timed(command)
     runs = re.search(r"analysed (\d+) run", output)

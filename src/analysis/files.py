@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,18 @@ def write_atomically(path: Path, write: Callable) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def content_hash(*arrays: np.ndarray, extra: object = None, size: int = 8) -> str:
+    """A hash of the arrays' values, shapes and dtypes and of ``extra`` (JSON-able settings): the key of
+    every cached result, so a result is reused only for identical inputs."""
+    digest = hashlib.blake2b(digest_size=size)
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}\x1f{array.dtype.str}".encode())
+        digest.update(array.data)
+    digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def cached_json(path: Path, key: str, compute: Callable[[], dict]) -> dict:

@@ -34,15 +34,6 @@ def pair_key(run: Run) -> tuple[str, str, str]:
     return data_tag(run.config), run.info["model_a"], run.info["model_b"]
 
 
-def content_hash(*arrays: np.ndarray, extra: object = None) -> str:
-    digest = hashlib.blake2b(digest_size=8)
-    for array in arrays:
-        digest.update(str((array.shape, array.dtype.str)).encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(json.dumps(extra, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
-
-
 @dataclass
 class PairData:
     """Everything about one (dataset, model A, model B) that does not depend on the translator."""

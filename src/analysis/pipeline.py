@@ -20,11 +20,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src.analysis.chroma_store import EmbeddingStore, collection_name
-from src.analysis.files import cached_json, file_name, write_if_changed
-from src.analysis.pair_data import PairData, content_hash, load_pair, pair_key, translated_test
+from src.analysis.files import cached_json, content_hash, file_name, write_if_changed
+from src.analysis.pair_data import PairData, load_pair, pair_key, translated_test
 from src.analysis.search_comparison import (examples_markdown, reference_searches, search, translated_search_scores,
                                             worked_examples)
 from src.analysis.sweep_runs import Run, SweepRuns, latest_sweep, load_sweep
+from src.analysis.tables import build_tables, write_tables
 from src.analysis.translation_metrics import translation_scores, untranslated_scores
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Analysis:
     references: dict = field(default_factory=dict)  # per pair: scores that hold before translation
     examples: dict = field(default_factory=dict)  # per pair and chosen translator
     figures: list[Path] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     collections: list[str] = field(default_factory=list)
     chroma_dir: Path | None = None
     seconds: float = 0.0
@@ -87,9 +89,10 @@ def analyze(cfg: DictConfig) -> Analysis:
             pair_name = f"{model_a}-to-{model_b}"
             pair_dir = f"{tag}/{pair_name}"
             log.info("analysing %s on %s: %d run(s)", pair_name, tag, len(runs))
-            natives = sync_native(store, pair, tag, model_a, model_b)
+            natives = sync_native(store, pair, tag, model_a, model_b, already=set(collections))
             collections += natives.values()
             queries, pool = search_sets(pair)
+            queries_a, queries_b = vectors_of(pair, "a", queries), vectors_of(pair, "b", queries)
             settings_key = OmegaConf.to_container(cfg.metrics, resolve=True)
             reference = cached_json(
                 output_dir / "cache" / pair_dir / "untranslated.json",
@@ -97,9 +100,8 @@ def analyze(cfg: DictConfig) -> Analysis:
                 lambda: {
                     **untranslated_scores(pair.native_a, pair.native_b, pair.paired.target[pair.paired.rows("train")],
                                           cfg.metrics),
-                    "search": reference_searches(store, natives["a"], natives["b"], vectors_of(pair, "a", queries),
-                                                 vectors_of(pair, "b", queries), queries, pool, pair.relevant,
-                                                 cfg.retrieval.k),
+                    "search": reference_searches(store, natives["a"], natives["b"], queries_a, queries_b, queries,
+                                                 pool, pair.relevant, cfg.retrieval.k),
                 },
             )
             references[pair_dir] = {k: v for k, v in reference.items() if k != "search"} | {
@@ -112,7 +114,8 @@ def analyze(cfg: DictConfig) -> Analysis:
                 result = cached_json(
                     output_dir / "cache" / pair_dir / f"{file_name(candidate.label)}.json",
                     content_hash(candidate.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name]),
-                    lambda: score_candidate(store, name, pair, candidate, queries, pool, reference["search"], cfg),
+                    lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool, reference["search"],
+                                            cfg),
                 )
                 scored.append((candidate, result))
                 rows.append(result_row(tag, model_a, model_b, candidate, result, reference))
@@ -125,8 +128,8 @@ def analyze(cfg: DictConfig) -> Analysis:
                     cfg.retrieval.examples, cfg.retrieval.k)
 
     results = pd.DataFrame(rows)
-    analysis = Analysis(output_dir, sweep, results, references, examples, figures.written, collections,
-                        Path(cfg.chroma_dir))
+    analysis = Analysis(output_dir, sweep, results, references=references, examples=examples,
+                        figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir))
     write_outputs(analysis, cfg, figures)
     analysis.seconds = round(time.perf_counter() - started, 1)
     return analysis
@@ -157,19 +160,22 @@ def vectors_of(pair: PairData, side: str, ids: list[str]) -> np.ndarray:
     return native[[position[i] for i in ids]]
 
 
-def sync_native(store: EmbeddingStore, pair: PairData, tag: str, model_a: str, model_b: str) -> dict[str, str]:
-    """A collection per (dataset, model) with every text of the dataset, split in its metadata."""
+def sync_native(store: EmbeddingStore, pair: PairData, tag: str, model_a: str, model_b: str,
+                already: set[str]) -> dict[str, str]:
+    """A collection per (dataset, model) with every text of the dataset, split in its metadata. A model
+    shared by several pairs is synced once per analysis (``already`` holds what was)."""
     texts = pair.paired.dataset.texts
     names = {}
     for side, model, vectors in (("a", model_a, pair.paired.source), ("b", model_b, pair.paired.target)):
-        name = collection_name(tag, model)
+        name = names[side] = collection_name(tag, model)
+        if name in already:
+            continue
         metadatas = [{"text_id": str(i), "split": str(s), "kind": str(k), "label": str(lab), "model": model,
                       "dataset": tag} for i, s, k, lab in zip(texts["id"], pair.paired.split, texts["kind"], texts["label"])]
         added = store.sync(name, texts["id"].astype(str).tolist(), vectors, metadatas, texts["text"].tolist(),
                            {"dataset": tag, "model": model, "space": "native"})
         if added:
             log.info("Chroma: %d vectors added to %s", added, name)
-        names[side] = name
     return names
 
 
@@ -190,9 +196,9 @@ def sync_translated(store: EmbeddingStore, name: str, pair: PairData, candidate:
         log.info("Chroma: %d vectors added to %s", added, name)
 
 
-def score_candidate(store, name, pair, candidate, queries, pool, reference_search, cfg) -> dict:
+def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search, cfg) -> dict:
     scores = translation_scores(pair.native_b, candidate.vectors, cfg.metrics)
-    ranking = search(store, name, vectors_of(pair, "b", queries), queries, pool, cfg.retrieval.k)
+    ranking = search(store, name, query_vectors, queries, pool, cfg.retrieval.k)
     scores.update(translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k))
     return {**scores, "ranking": ranking}
 
@@ -225,12 +231,9 @@ def chosen(scored: list[tuple[Candidate, dict]], wanted) -> list[tuple[Candidate
 
 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
-    from src.analysis.tables import build_tables, write_tables
-
-    tables = build_tables(analysis.results)
-    write_tables(tables, analysis.output_dir / "tables")
-    figures.mse_vs_width(analysis.results)
-    analysis.figures = figures.written
+    analysis.tables = build_tables(analysis.results)
+    write_tables(analysis.tables, analysis.output_dir / "tables")
+    figures.mse_vs_width(analysis.results)  # adds to figures.written, which analysis.figures is
     for key, examples in analysis.examples.items():
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.md", examples_markdown(key, examples))

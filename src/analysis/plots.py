@@ -22,6 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
 from src.analysis.files import write_atomically
+from src.analysis.neighbours import unit_rows
+from src.analysis.projection import check_vectors
 
 DPI = 150
 MAX_COLOURED_LABELS = 10  # tab10 has ten colours; more categories become unreadable anyway
@@ -67,12 +69,10 @@ def points_2d(xy, name: str) -> np.ndarray:
 
 
 def vector_rows(vectors, name: str) -> np.ndarray:
-    array = np.asarray(vectors, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+    array = check_vectors(vectors, name)  # 2-D, numeric, finite
+    if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (rows x dimensions), got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
+    return array.astype(np.float64)
 
 
 def label_array(labels, n: int) -> np.ndarray:
@@ -146,9 +146,8 @@ def kernel_sample_rows(labels: np.ndarray, sample_size: int, seed: int) -> np.nd
 
 
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = vectors / np.maximum(norms, np.finfo(np.float64).tiny)  # a zero vector is similar to nothing
-    return unit @ unit.T
+    unit = unit_rows(vectors)  # a zero vector is similar to nothing
+    return (unit @ unit.T).numpy()
 
 
 def plot_kernel_matrices(native, translated, labels, title: str, path: Path, sample_size: int = 64,

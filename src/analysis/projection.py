@@ -13,7 +13,6 @@ file is reported in one line and rebuilt; other keys are never touched.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from pathlib import Path
@@ -21,20 +20,11 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from src.analysis.files import write_atomically
+from src.analysis.files import content_hash, write_atomically
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1  # bump when the layout or what goes into the key changes
-
-
-def array_digest(array: np.ndarray, *extra: object, size: int = 16) -> str:
-    """A hash of an array's values, shape and dtype (and any extra parameters)."""
-    array = np.ascontiguousarray(array)
-    digest = hashlib.blake2b(digest_size=size)
-    digest.update(f"{array.shape}\x1f{array.dtype.str}\x1f{extra!r}".encode())
-    digest.update(array.data)
-    return digest.hexdigest()
 
 
 def check_vectors(vectors, name: str) -> np.ndarray:
@@ -92,7 +82,7 @@ class SharedProjection:
         import umap  # slow to import (numba): only where a projection is actually built
 
         params = {"seed": seed, "n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric}
-        key = array_digest(native, sorted(params.items()), umap.__version__, FORMAT_VERSION)
+        key = content_hash(native, extra=[sorted(params.items()), umap.__version__, FORMAT_VERSION], size=16)
         folder = Path(cache_dir) / key
         folder.mkdir(parents=True, exist_ok=True)
         with FileLock(str(folder / ".lock")):
@@ -150,7 +140,7 @@ class SharedProjection:
             return np.empty((0, 2), dtype=np.float32)
         folder = self.folder / "transformed"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{array_digest(vectors)}.npy"
+        path = folder / f"{content_hash(vectors, size=16)}.npy"
 
         def read_xy(p):
             xy = np.load(p, allow_pickle=False)

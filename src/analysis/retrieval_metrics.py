@@ -89,13 +89,17 @@ def gap_closed(value: float, floor: float, native: float) -> float:
     return (value - floor) / (native - floor) if native != floor else math.nan
 
 
+def topk_jaccards(ranked_a: dict[str, list[str]], ranked_b: dict[str, list[str]], k: int = 10) -> dict[str, float]:
+    """Per query both rankings share, the Jaccard of their top-k sets (two empty lists agree: 1)."""
+    scores = {}
+    for query in ranked_a:
+        if query in ranked_b:
+            a, b = set(ranked_a[query][:k]), set(ranked_b[query][:k])
+            scores[query] = len(a & b) / len(a | b) if a | b else 1.0
+    return scores
+
+
 def topk_jaccard(ranked_a: dict[str, list[str]], ranked_b: dict[str, list[str]], k: int = 10) -> float:
     """Mean over the queries both rankings share of the Jaccard of their top-k sets (NaN if none shared)."""
-    shared = [query for query in ranked_a if query in ranked_b]
-    if not shared:
-        return math.nan
-    total = 0.0
-    for query in shared:
-        a, b = set(ranked_a[query][:k]), set(ranked_b[query][:k])
-        total += len(a & b) / len(a | b) if a | b else 1.0  # two empty lists agree
-    return total / len(shared)
+    scores = topk_jaccards(ranked_a, ranked_b, k)
+    return sum(scores.values()) / len(scores) if scores else math.nan

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.chroma_store import EmbeddingStore
-from src.analysis.retrieval_metrics import chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard
+from src.analysis.retrieval_metrics import (chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard,
+                                           topk_jaccards)
 
 
 def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_ids: list[str],
@@ -65,10 +66,8 @@ def worked_examples(native: dict[str, list[str]], translated: dict[str, list[str
     """A handful of queries spread from most to least agreement between the two searches: for each, the
     documents fetched in both spaces and those fetched in only one, with their texts."""
     text_of = dict(zip(texts["id"].astype(str), texts["text"]))
-    queries = sorted(set(native) & set(translated))
-    agreement = {q: len(set(native[q][:k]) & set(translated[q][:k])) / len(set(native[q][:k]) | set(translated[q][:k]))
-                 for q in queries}
-    ordered = sorted(queries, key=lambda q: (-agreement[q], q))
+    agreement = topk_jaccards(native, translated, k)
+    ordered = sorted(agreement, key=lambda q: (-agreement[q], q))
     picks = [ordered[round(i)] for i in np.linspace(0, len(ordered) - 1, min(count, len(ordered)))] if ordered else []
 
     def docs(ids, query):

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from src.analysis.tables import build_tables
-
 
 def log_to_wandb(analysis, cfg: DictConfig) -> str | None:
     """Tables as W&B tables, figures as images; returns the run's directory, or None when W&B is off."""
@@ -21,7 +19,7 @@ def log_to_wandb(analysis, cfg: DictConfig) -> str | None:
                      dir=str(cfg.wandb.dir), mode="offline" if cfg.wandb.offline else "online",
                      config={"sweep_dir": str(analysis.sweep.sweep_dir)}, reinit="finish_previous")
     try:
-        for name, table in build_tables(analysis.results).items():
+        for name, table in analysis.tables.items():
             run.log({f"tables/{name}": wandb.Table(dataframe=table.astype(object).where(table.notna(), None))})
         for path in analysis.figures:
             key = Path(path).relative_to(analysis.output_dir / "figures").with_suffix("").as_posix()

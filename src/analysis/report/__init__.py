@@ -1,0 +1,1 @@
+"""The report: a readable HTML/Markdown write-up of an analysed sweep."""

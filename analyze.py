@@ -1,7 +1,11 @@
-"""Analyse the finished runs of a sweep: scores, Chroma collections, tables, figures, worked examples.
+"""Analyse the finished runs of a sweep: scores, Chroma collections, tables, figures, worked examples,
+and the report (index.html and report.md) that reads them.
 
     python analyze.py                                   # the latest sweep under outputs/train/multiruns
     python analyze.py sweep_dir=outputs/train/multiruns/<time>
+    python analyze.py report.placeholder=true           # the report's layout with synthetic numbers
+
+With no sweep yet, it writes the placeholder report.
 
 See conf/analyze.yaml for every option and the README for what is written where.
 """
@@ -17,12 +21,25 @@ set_project_env()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="analyze")
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
-    from src.analysis.pipeline import analyze
+    from src.analysis.pipeline import analyze, resolve_sweep_dir
+    from src.analysis.report.build import build_placeholder_report, build_report, describe
     from src.analysis.report_console import print_summary
+    from src.analysis.sweep_runs import NoSweepYet
     from src.analysis.wandb_log import log_to_wandb
 
+    if cfg.report.placeholder:
+        print(describe(build_placeholder_report(cfg)))
+        return
+    try:
+        resolve_sweep_dir(cfg)
+    except NoSweepYet as missing:
+        print(f"{missing}\nuntil then, here is the report's layout with synthetic numbers:")
+        print(describe(build_placeholder_report(cfg)))
+        return
     analysis = analyze(cfg)
     print_summary(analysis, wandb_dir=log_to_wandb(analysis, cfg))
+    if cfg.report.enabled:
+        print(describe(build_report(cfg, analysis.output_dir)))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from omegaconf import open_dict
 from src.cli import CONFIG_DIR, ROOT, set_project_env
 from src.data.sources.rotten_tomatoes import load_rotten_tomatoes
 from src.data.split import limit_groups
+from tests.tiny_sweep import train_tiny_sweep
 
 set_project_env()
 
@@ -61,3 +62,12 @@ def compose_train(tmp_path, embedding_cache_dir):
 def cli_env(embedding_cache_dir):
     """Environment for running train.py in a subprocess against the session's cache."""
     return {**os.environ, "EMBTRANS_CACHE_DIR": str(embedding_cache_dir), "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory, embedding_cache_dir):
+    """A real sweep (minilm -> e5_small, minilm -> minilm failing), trained once for the analysis and
+    report tests: (log_dir, sweep_dir, env for analyze.py)."""
+    log_dir = tmp_path_factory.mktemp("analysis-outputs")
+    env = {**os.environ, "EMBTRANS_CACHE_DIR": str(embedding_cache_dir), "PYTHONPATH": str(ROOT)}
+    return log_dir, train_tiny_sweep(log_dir, env), env

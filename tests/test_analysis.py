@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,35 +13,10 @@ from hydra.core.global_hydra import GlobalHydra
 from src.analysis.chroma_store import EmbeddingStore
 from src.analysis.pair_data import load_pair
 from src.analysis.sweep_runs import load_sweep
-from src.cli import CONFIG_DIR, ROOT
+from src.cli import CONFIG_DIR
+from tests.tiny_sweep import SMALL, run_analyze
 
-# minilm and e5_small are both 384-d, so the untranslated floor of retrieval exists; minilm-to-minilm
-# fails (same model), which gives the sweep real failed jobs to leave out.
-SWEEP = ["model_a=minilm", "model_b=e5_small,minilm", "arch=linear,mlp1", "width=1,2", "dataset.limit=400",
-         "trainer.max_epochs=2", "logger=csv", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
-         "data.show_progress=false", "hydra.launcher.n_jobs=2"]
-SMALL = ["retrieval.k=3", "metrics.knn_ks=[3,5]", "metrics.cka.n_permutations=20", "figures.kernel_sample=16",
-         "figures.umap.n_neighbors=5", "wandb.enabled=false"]
 TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]
-
-
-def run_analyze(args, env, log_dir):
-    command = [sys.executable, str(ROOT / "analyze.py"), *SMALL, *args, f"paths.log_dir={log_dir}"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def tiny_sweep(tmp_path_factory, embedding_cache_dir):
-    import os
-
-    log_dir = tmp_path_factory.mktemp("analysis-outputs")
-    env = {**os.environ, "EMBTRANS_CACHE_DIR": str(embedding_cache_dir), "PYTHONPATH": str(ROOT)}
-    sweep_dir = log_dir / "train" / "multiruns" / "tiny"
-    command = [sys.executable, str(ROOT / "train.py"), "-m", *SWEEP, f"paths.log_dir={log_dir}",
-               f"hydra.sweep.dir={sweep_dir}"]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
-    assert result.returncode == 1 and "job(s) failed" in result.stderr, result.stderr  # minilm-to-minilm
-    return log_dir, sweep_dir, env
 
 
 def compose_analyze(*overrides):
@@ -92,6 +65,9 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     example = json.loads(next((out / "examples").rglob("*.json")).read_text())
     assert example and {"query", "both", "only_native", "only_translated", "relevant"} <= set(example[0])
 
+    assert str(out / "report" / "index.html") in first.stdout  # the report is the analysis' last step
+    assert (out / "report" / "report.md").read_text().count("\n## ") == 8
+
     with EmbeddingStore(log_dir / "chroma") as store:
         counts = {name: store.count(name) for name in store.names()}
         native = [n for n in counts if n.endswith(".minilm") or n.endswith(".e5_small")]
@@ -106,7 +82,7 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     before = snapshot(out)
     second = run_analyze([f"sweep_dir={sweep_dir}"], env, log_dir)
     assert second.returncode == 0, second.stderr
-    assert snapshot(out) == before  # same bytes, same mtimes: nothing rewritten
+    assert snapshot(out) == before  # same bytes, same mtimes: nothing rewritten, the report included
     with EmbeddingStore(log_dir / "chroma") as store:
         assert {name: store.count(name) for name in store.names()} == counts
 
@@ -186,9 +162,10 @@ def test_chroma_search_matches_exact_cosine_search_and_wandb_gets_the_tables(tin
 def test_missing_or_empty_sweep_is_one_clear_error(cli_env, tmp_path):
     missing = run_analyze([f"sweep_dir={tmp_path / 'nowhere'}"], cli_env, tmp_path)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
-    none_yet = run_analyze([], cli_env, tmp_path)
-    assert none_yet.returncode == 2 and "no sweep found" in none_yet.stderr
-    for result in (missing, none_yet):
+    (tmp_path / "empty").mkdir()
+    empty = run_analyze([f"sweep_dir={tmp_path / 'empty'}"], cli_env, tmp_path)
+    assert empty.returncode == 2 and "holds no sweep jobs" in empty.stderr
+    for result in (missing, empty):
         assert "Traceback" not in result.stderr + result.stdout
 
 

@@ -52,12 +52,16 @@ class SweepRuns:
     skipped: list[str]  # jobs the sweep itself skipped (same model as A and B)
 
 
+class NoSweepYet(UserError):
+    """No sweep has been run under the log directory: analyze.py writes the placeholder report instead."""
+
+
 def latest_sweep(log_dir: Path) -> Path:
     """The newest sweep directory under <log_dir>/train/multiruns that has at least one job."""
     root = Path(log_dir) / "train" / "multiruns"
     sweeps = sorted(p for p in root.glob("*") if p.is_dir() and next(p.rglob(".hydra/overrides.yaml"), None))
     if not sweeps:
-        raise UserError(
+        raise NoSweepYet(
             f"no sweep found under {root}: run one first (python train.py -m arch=linear,mlp1,mlp2 "
             "width=1,8,32), or point at one with sweep_dir=<path>"
         )

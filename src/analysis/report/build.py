@@ -1,0 +1,40 @@
+"""analyze.py's last step: the report of the analysed sweep, or the placeholder report when there is none."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from src.analysis.report.inputs import from_analysis
+from src.analysis.report.render import RenderedReport, render_report
+
+log = logging.getLogger(__name__)
+
+
+def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
+    """The real report, read back from the analysis folder's files (so it is reproducible from them)."""
+    folder = Path(cfg.report.dir) if cfg.report.get("dir") else Path(analysis_dir) / "report"
+    report = from_analysis(analysis_dir)
+    rendered = render_report(report, folder, cfg.report.examples_per_pair,
+                             analyze_command=f"python analyze.py sweep_dir={report.sweep_dir}")
+    log.info("report written to %s", rendered.html)
+    return rendered
+
+
+def build_placeholder_report(cfg: DictConfig) -> RenderedReport:
+    """The real layout with synthetic, visibly marked numbers, texts and pictures."""
+    from src.analysis.report.placeholder import placeholder_input
+
+    folder = Path(cfg.report.placeholder_dir)
+    report = placeholder_input(folder, cfg.report.placeholder_study, seed=cfg.report.seed)
+    rendered = render_report(report, folder, cfg.report.examples_per_pair)
+    log.info("placeholder report written to %s", rendered.html)
+    return rendered
+
+
+def describe(rendered: RenderedReport) -> str:
+    kind = "placeholder report" if rendered.placeholder else "report"
+    return (f"{kind}:   {rendered.html} (open it in a browser, no server needed; {rendered.markdown.name} beside it "
+            "is the same text for a blog engine)")

@@ -1,0 +1,156 @@
+"""What a report is made from: an analysis folder (analysis.json, examples, figures) and the runs it names.
+
+The report reads only files, so it can be rebuilt from a finished analysis without re-scoring
+anything; the placeholder report builds the same ``ReportInput`` from synthetic numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from src.analysis.files import file_name
+from src.cli import CONFIG_DIR
+from src.errors import UserError
+
+
+@dataclass
+class Protocol:
+    """How every run was trained and split: read from the runs' resolved configs."""
+
+    test_fraction: float
+    val_fraction: float
+    split_seed: int
+    loss: str
+    max_epochs: int
+    batch_size: int
+    optimizer: str
+    learning_rate: float
+
+
+@dataclass
+class RunFacts:
+    """What one trained run says about itself (metrics.json and config.yaml)."""
+
+    run_dir: Path
+    dims: dict  # {"a": d_A, "b": d_B}
+    split_sizes: dict  # {"train": n, "val": n, "test": n}
+    epochs: int | None
+    seconds: float | None
+    seed: int | None
+    net: dict  # the arch's net config, to build the module for its diagram
+    wandb_dir: Path | None = None
+
+
+@dataclass
+class ReportInput:
+    name: str
+    results: pd.DataFrame  # one row per translator and pair, as analysis.json's "results"
+    references: dict  # per "<dataset>/<pair>": scores before translation
+    examples: dict[str, list]  # per "<dataset>/<pair>/<translator>": worked searches
+    figures: list[Path]  # absolute paths of the analysis' PNGs
+    runs: dict[str, RunFacts]  # by run_dir
+    protocol: Protocol
+    models: dict[str, dict]  # name -> {"dim": d, "description": ...}
+    datasets: dict[str, dict]  # tag -> {"name", "description", "limit", "texts"}
+    placeholder: bool = False
+    sweep_dir: Path | None = None
+    analysis_dir: Path | None = None
+    command: str = ""
+    left_out: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def config_description(group: str, name: str) -> str:
+    """The first comment line of conf/<group>/<name>.yaml: the one place a model or dataset is described."""
+    path = Path(CONFIG_DIR) / group / f"{name}.yaml"
+    if not path.exists():
+        return name
+    lines = []
+    for line in path.read_text().splitlines():  # the comment block at the top of the file
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return " ".join(lines) or name
+
+
+def wandb_run_dir(run_dir: Path) -> Path | None:
+    """The W&B run folder the job logged to (offline-run-* until synced, run-* when online)."""
+    found = sorted((Path(run_dir) / "wandb").glob("*run-*"))
+    return next((p for p in found if p.is_dir()), None)
+
+
+def read_run(run_dir: Path) -> tuple[RunFacts, dict]:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
+    info = metrics["run"]
+    facts = RunFacts(run_dir, info["dims"], info["split_sizes"], info.get("epochs"), info.get("seconds"),
+                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir))
+    return facts, config
+
+
+def protocol_of(config: dict) -> Protocol:
+    optimizer = config.get("optimizer") or {}
+    return Protocol(
+        test_fraction=config["dataset"]["test_fraction"], val_fraction=config["dataset"]["val_fraction"],
+        split_seed=config["dataset"]["split_seed"], loss=config.get("loss", "mse"),
+        max_epochs=config["trainer"].get("max_epochs"), batch_size=config["data"]["batch_size"],
+        optimizer=str(optimizer.get("_target_", "?")).rsplit(".", 1)[-1], learning_rate=optimizer.get("lr", math.nan),
+    )
+
+
+def sweep_command(sweep_dir: Path) -> str:
+    """The train.py command that made the sweep, from Hydra's record of its overrides."""
+    record = sweep_dir / "multirun.yaml"
+    if not record.exists():
+        return ""
+    task = OmegaConf.load(record).hydra.overrides.task
+    return "python train.py -m " + " ".join(str(o) for o in task if not str(o).startswith("paths."))
+
+
+def from_analysis(analysis_dir: Path) -> ReportInput:
+    analysis_dir = Path(analysis_dir)
+    summary_path = analysis_dir / "analysis.json"
+    if not summary_path.exists():
+        raise UserError(f"{analysis_dir} has no analysis.json: run python analyze.py first (it writes the "
+                        "report at its end), or point report.analysis_dir at a finished analysis")
+    summary = json.loads(summary_path.read_text())
+    results = pd.DataFrame(summary["results"])
+    if results.empty:
+        raise UserError(f"{summary_path} lists no results: the sweep it analysed had no finished run")
+    runs, configs = {}, []
+    for run_dir in dict.fromkeys(results.loc[results["kind"] == "trained", "run_dir"]):
+        runs[run_dir], config = read_run(Path(run_dir))
+        configs.append(config)
+    if not configs:
+        raise UserError(f"{summary_path} holds no trained run: the report needs at least one")
+    models, datasets = {}, {}
+    for config in configs:
+        for side in ("model_a", "model_b"):
+            model = config[side]
+            models.setdefault(model["name"], {"dim": model["dim"],
+                                              "description": config_description("model_a", model["name"])})
+    for tag, rows in results.groupby("dataset", sort=True):
+        run = next((runs[d] for d in rows["run_dir"] if d in runs), None)
+        config = configs[list(runs).index(str(run.run_dir))] if run else configs[0]
+        name = config["dataset"]["name"]
+        datasets[tag] = {"name": name, "description": config_description("dataset", name),
+                         "limit": config["dataset"].get("limit"),
+                         "split_sizes": run.split_sizes if run else {}}
+    examples = {}
+    for key in summary.get("examples", []):
+        path = analysis_dir / "examples" / f"{file_name(key)}.json"
+        if path.exists():
+            examples[key] = json.loads(path.read_text())
+    sweep_dir = Path(summary["sweep_dir"])
+    return ReportInput(
+        name=sweep_dir.name, results=results, references=summary.get("references", {}), examples=examples,
+        figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs, protocol=protocol_of(configs[0]),
+        models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,
+        command=sweep_command(sweep_dir), left_out=summary.get("left_out", []), skipped=summary.get("skipped", []),
+    )

@@ -1,0 +1,330 @@
+"""The report's sections as template context: tables of linked values, figures and worked searches.
+
+Everything shown is read from the ReportInput; which metric columns exist (k of Jaccard@k, k of
+nDCG@k) is found from the results, so a sweep analysed with other settings still reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from src.analysis.files import file_name
+from src.analysis.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from src.analysis.report.inputs import ReportInput
+
+SECTIONS = [
+    Section("introduction", "1. What was done"),
+    Section("architectures", "2. The translators and what is measured where"),
+    Section("kernels", "3. Are the kernel matrices different?"),
+    Section("examples", "4. Example searches"),
+    Section("aggregates", "5. Quantitative results"),
+    Section("umap", "6. UMAP pictures"),
+    Section("conclusion", "7. Conclusion"),
+    Section("sources", "Appendix: where every number comes from"),
+]
+ARCH_ORDER = {"linear": 0, "mlp1": 1, "mlp2": 2}
+SNIPPET_CHARS = 280
+
+
+def metric_ks(results: pd.DataFrame, pattern: str) -> list[int]:
+    return sorted(int(m.group(1)) for c in results.columns if (m := re.fullmatch(pattern, c)))
+
+
+class ReportSections:
+    def __init__(self, report: ReportInput, report_dir: Path, examples_per_pair: int = 2):
+        self.report = report
+        self.results = report.results
+        self.sources = Sources(report, report_dir)
+        self.report_dir = Path(report_dir)
+        self.examples_per_pair = examples_per_pair
+        self.pairs = list(dict.fromkeys(zip(self.results["dataset"], self.results["pair"])))
+        self.translators = list(dict.fromkeys(self.results["translator"]))
+        self.knn_k = (metric_ks(self.results, r"jaccard@(\d+)") or [None])[0]
+        self.retrieval_k = (metric_ks(self.results, r"ndcg@(\d+)") or [None])[0]
+
+    # -- shared pieces ---------------------------------------------------------------------------------
+
+    def pair_title(self, dataset: str, pair: str) -> str:
+        model_a, model_b = pair.split("-to-")
+        several = len({d for d, _ in self.pairs}) > 1
+        return f"{model_a} → {model_b}" + (f" ({dataset})" if several else "")
+
+    def rows_of(self, translator: str) -> pd.DataFrame:
+        return self.results[self.results["translator"] == translator]
+
+    def row(self, dataset: str, pair: str, translator: str):
+        found = self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)
+                             & (self.results["translator"] == translator)]
+        return None if found.empty else found.iloc[0]
+
+    def first_row(self, dataset: str, pair: str):
+        return self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)].iloc[0]
+
+    def by_pair(self, metric: str, style: str = "fraction", references: list[tuple[str, str]] = (),
+                caption: str = "", mean: bool = True) -> Table:
+        """Translators × pairs, with before-translation references as extra rows and a mean column."""
+        header = ["translator", *(self.pair_title(d, p) for d, p in self.pairs)] + (["mean over pairs"] if mean else [])
+        rows = []
+        for translator in self.translators:
+            cells = [self.sources.value(r, metric, style) if (r := self.row(d, p, translator)) is not None else "–"
+                     for d, p in self.pairs]
+            rows.append([translator, *cells] + ([self.sources.mean(self.rows_of(translator), metric, style)]
+                                                 if mean else []))
+        for label, reference in references:
+            cells = [self.sources.reference(self.first_row(d, p), reference, style) for d, p in self.pairs]
+            rows.append([f"{label} (reference)", *cells] + ([""] if mean else []))
+        return Table(header, rows, caption)
+
+    def figures_of(self, kind: str) -> dict[tuple[str, str, str], Path]:
+        """(dataset, pair, translator) -> the analysis' figure of that kind."""
+        names = {(d, p, file_name(t)): t for d, p, t in zip(self.results["dataset"], self.results["pair"],
+                                                             self.results["translator"])}
+        found = {}
+        for path in self.report.figures:
+            parts = path.parts
+            if kind in parts and len(parts) >= 3:
+                dataset, pair, stem = parts[-3], parts[-2], path.stem
+                if (dataset, pair, stem) in names:
+                    found[(dataset, pair, names[(dataset, pair, stem)])] = path
+        return found
+
+    # -- 1. introduction -----------------------------------------------------------------------------
+
+    def introduction(self) -> dict:
+        report = self.report
+        trained = self.results[self.results["kind"] == "trained"]
+        datasets = Table(["dataset", "what it is", "texts used", "train / val / test"], [
+            [info["name"], info["description"],
+             self.sources.make(sum(info["split_sizes"].values()) if info["split_sizes"] else None, "count"),
+             " / ".join(f"{info['split_sizes'].get(s, 0):,}" for s in ("train", "val", "test"))]
+            for info in report.datasets.values()])
+        models = Table(["model", "what it is", "dimension"],
+                       [[name, m["description"], str(m["dim"])] for name, m in sorted(report.models.items())])
+        family = []
+        for translator in self.translators:
+            rows = self.rows_of(translator)
+            first = rows.iloc[0]
+            hidden = pd.to_numeric(rows["hidden"], errors="coerce").dropna()
+            params = pd.to_numeric(rows["parameters"], errors="coerce").dropna()
+            family.append([
+                translator, first["kind"],
+                f"{int(hidden.min()):,}–{int(hidden.max()):,}" if len(hidden) and hidden.min() != hidden.max()
+                else (f"{int(hidden.iloc[0]):,}" if len(hidden) else "–"),
+                f"{int(params.min()):,}–{int(params.max()):,}" if len(params) and params.min() != params.max()
+                else (f"{int(params.iloc[0]):,}" if len(params) else "closed form"),
+                str(len(rows)),
+            ])
+        return {
+            "trained": len(trained), "pairs": len(self.pairs), "protocol": report.protocol,
+            "datasets": datasets, "models": models,
+            "family": Table(["translator", "kind", "hidden units", "parameters", "pairs"], family),
+            "directions": [self.pair_title(d, p) for d, p in self.pairs],
+        }
+
+    # -- 3. kernel matrices and CKA ------------------------------------------------------------------
+
+    def kernels(self) -> dict:
+        figures = self.figures_of("kernels")
+        entries = []
+        for (dataset, pair, translator), path in figures.items():
+            title = f"{self.pair_title(dataset, pair)}, {translator}"
+            entries.append({"title": title, "figure": self.sources.figure(
+                path, f"Cosine-similarity matrices of {title}",
+                f"Cosine similarities among a fixed sample of test texts (sorted by label): native {pair.split('-to-')[1]}, "
+                f"translated by {translator}, and their difference.")})
+        rows = []
+        pictured = {(d, p, t) for d, p, t in figures}
+        for dataset, pair in self.pairs:
+            for translator in self.translators:
+                row = self.row(dataset, pair, translator)
+                # the pictured translators and the closed-form references; section 5 has every translator
+                if (row is None or "cka_linear" not in row
+                        or (row["kind"] == "trained" and (dataset, pair, translator) not in pictured)):
+                    continue
+                cells = []
+                for kernel in ("linear", "rbf"):
+                    if f"cka_{kernel}" in row:
+                        cells += [self.sources.value(row, f"cka_{kernel}"),
+                                  self.sources.value(row, f"cka_{kernel}_null_p95"),
+                                  self.sources.value(row, f"cka_{kernel}_p_value", "p_value")]
+                rows.append([self.pair_title(dataset, pair), translator, *cells])
+            first = self.first_row(dataset, pair)
+            rows.append([self.pair_title(dataset, pair), "untranslated A (reference)",
+                         *[cell for kernel in ("linear", "rbf") if f"untranslated_cka_{kernel}" in first
+                           for cell in (self.sources.reference(first, f"untranslated_cka_{kernel}"),
+                                        self.sources.reference(first, f"untranslated_cka_{kernel}_null_p95"),
+                                        self.sources.reference(first, f"untranslated_cka_{kernel}_p_value", "p_value"))]])
+        header = ["pair", "translator"]
+        for kernel in ("linear", "rbf"):
+            if f"cka_{kernel}" in self.results:
+                header += [f"{kernel} CKA", "null 95th pct.", "p"]
+        return {"entries": entries, "table": Table(header, rows)}
+
+    # -- 4. example searches -------------------------------------------------------------------------
+
+    def examples(self) -> list[dict]:
+        shown = []
+        by_pair = defaultdict(list)
+        for key, queries in self.report.examples.items():
+            dataset, pair, translator = key.split("/", 2)
+            by_pair[(dataset, pair)].append((translator, queries))
+        for (dataset, pair), candidates in by_pair.items():
+            # the most accurate trained translator that has examples: what a migration would use
+            def error(item):
+                row = self.row(dataset, pair, item[0])
+                return (row is None or row["kind"] != "trained", row["test_mse"] if row is not None else 0)
+            translator, queries = min(candidates, key=error)
+            if not queries:
+                continue
+            row = self.row(dataset, pair, translator)
+            picks = spread_indices(len(queries), self.examples_per_pair)
+            shown.append({
+                "title": f"{self.pair_title(dataset, pair)}, {translator}",
+                "model_b": pair.split("-to-")[1],
+                "queries": [self.example(queries[i], row) for i in picks],
+            })
+        return shown
+
+    def example(self, example: dict, row) -> dict:
+        def docs(items):
+            return [{"text": self.sources.text(snippet(d["text"])), "relevant": bool(d.get("relevant"))}
+                    for d in items]
+        return {
+            "query": self.sources.text(snippet(example["query"])),
+            "jaccard": self.sources.make(example.get("jaccard"), "fraction", self.sources.of_row(row),
+                                         "Jaccard of the two top-k lists for this query"),
+            "relevant": docs(example.get("relevant", [])), "both": docs(example.get("both", [])),
+            "only_native": docs(example.get("only_native", [])),
+            "only_translated": docs(example.get("only_translated", [])),
+        }
+
+    # -- 5. aggregates -------------------------------------------------------------------------------
+
+    def aggregates(self) -> dict:
+        knn, rk = self.knn_k, self.retrieval_k
+        out = {
+            "mse": self.by_pair("test_mse", "mse", [("mean target vector", "mean_vector_mse")], mean=False),
+            "mse_figures": [self.sources.figure(p, "Test MSE against hidden units",
+                                                "Test MSE against the translator's hidden units, one panel per pair; "
+                                                "closed-form maps and the mean-vector baseline as horizontal lines.")
+                            for p in self.report.figures if p.name.startswith("mse_vs_width")],
+            "summary": self.summary_table(),
+            "knn_k": knn, "retrieval_k": rk,
+        }
+        if knn:
+            out["knn"] = self.by_pair(f"jaccard@{knn}", references=[("untranslated A", f"untranslated_jaccard@{knn}"),
+                                                                    ("chance", f"untranslated_chance_jaccard@{knn}")])
+            out["rbo"] = self.by_pair(f"rbo@{knn}", references=[("untranslated A", f"untranslated_rbo@{knn}")])
+        if "cka_linear" in self.results:
+            out["cka"] = self.by_pair("cka_linear", references=[("untranslated A", "untranslated_cka_linear")])
+        if rk:
+            out["retention"] = self.by_pair(f"ndcg@{rk}_retention")
+            out["gap_closed"] = self.by_pair(f"ndcg@{rk}_gap_closed")
+            out["retrieval_refs"] = self.retrieval_references(rk)
+        if "top1_accuracy" in self.results:
+            out["matching"] = self.by_pair("top1_accuracy")
+            out["matching_pool"] = self.sources.make(self.results["matching_pool"].max(), "count")
+        return out
+
+    def summary_table(self) -> Table:
+        """One row per translator: every headline metric as mean ± std over pairs, baselines last."""
+        knn, rk = self.knn_k, self.retrieval_k
+        metrics = [("test_cosine", "cosine"), ("mse_vs_lstsq", "MSE ÷ lstsq MSE")]
+        if knn:
+            metrics += [(f"jaccard@{knn}", f"Jaccard@{knn}"), (f"rbo@{knn}", f"RBO@{knn}")]
+        metrics += [("cka_linear", "linear CKA"), ("top1_accuracy", "top-1 matching")]
+        if rk:
+            metrics += [(f"ndcg@{rk}_retention", f"nDCG@{rk} retention"), (f"ndcg@{rk}_gap_closed", "gap closed")]
+        results = self.with_mse_ratio()
+        metrics = [(m, name) for m, name in metrics if m in results]
+        rows = []
+        for translator in self.translators:
+            rows_t = results[results["translator"] == translator]
+            rows.append([translator, str(len(rows_t)), *(self.sources.spread(rows_t, m, "ratio" if "vs" in m else
+                                                                             "fraction") for m, _ in metrics)])
+        references = {"test_cosine": "mean_vector_cosine", f"jaccard@{knn}": f"untranslated_jaccard@{knn}",
+                      f"rbo@{knn}": f"untranslated_rbo@{knn}", "cka_linear": "untranslated_cka_linear"}
+        reference_row = ["before translation (reference)", str(len(self.pairs))]
+        first_rows = results.drop_duplicates(["dataset", "pair"])
+        for metric, _ in metrics:
+            ref = references.get(metric)
+            reference_row.append(self.sources.spread(first_rows, ref, anchor="sources")
+                                 if ref and ref in results else "")
+        rows.append(reference_row)
+        return Table(["translator", "pairs", *(name for _, name in metrics)], rows,
+                     "Mean ± standard deviation over pairs. References: the mean target vector for cosine, raw A "
+                     "vectors (untranslated) for neighbourhoods and CKA.")
+
+    def with_mse_ratio(self) -> pd.DataFrame:
+        results = self.results.copy()
+        lstsq = results[results["translator"] == "lstsq (closed form)"].set_index(["dataset", "pair"])["test_mse"]
+        if len(lstsq):
+            results["mse_vs_lstsq"] = [m / lstsq.get((d, p), float("nan"))
+                                       for d, p, m in zip(results["dataset"], results["pair"], results["test_mse"])]
+        return results
+
+    def retrieval_references(self, k: int) -> Table:
+        rows = []
+        for dataset, pair in self.pairs:
+            first = self.first_row(dataset, pair)
+            rows.append([self.pair_title(dataset, pair),
+                         self.sources.reference(first, f"ndcg@{k}_native"),
+                         self.sources.reference(first, f"ndcg@{k}_floor"), str(first.get("floor_kind", "")),
+                         self.sources.reference(first, f"ndcg@{k}_source"),
+                         self.sources.make(first.get("retrieval_queries"), "count"),
+                         self.sources.make(first.get("retrieval_pool"), "count")])
+        return Table(["pair", f"native nDCG@{k} (ceiling)", f"floor nDCG@{k}", "floor is", f"A's own nDCG@{k}",
+                      "queries", "passages searched"], rows)
+
+    # -- 6. UMAP -------------------------------------------------------------------------------------
+
+    def umap(self) -> list[Figure]:
+        return [self.sources.figure(path, f"UMAP of {self.pair_title(d, p)}, {t}",
+                                    f"{self.pair_title(d, p)}, {t}: native {p.split('-to-')[1]} test vectors (dots) "
+                                    f"and translated ones (crosses) in one UMAP projection fitted on the native "
+                                    "vectors; colours are the texts' labels.")
+                for (d, p, t), path in self.figures_of("umap").items()]
+
+    # -- appendix ------------------------------------------------------------------------------------
+
+    def appendix(self) -> Table:
+        rows = []
+        ordered = self.results.assign(order=self.results["translator"].map(self.translators.index)).sort_values(
+            ["order", "dataset", "pair"], kind="stable")
+        seen = set()
+        for _, row in ordered.iterrows():
+            translator = row["translator"]
+            anchor = "" if translator in seen else f'<a id="{source_anchor(translator)}"></a>'
+            seen.add(translator)
+            source = self.sources.of_row(row)
+            facts = self.report.runs.get(row.get("run_dir"))
+            if self.report.placeholder or source is None:
+                link = self.sources.text("(no run yet)")
+            elif row["kind"] == "trained":
+                link = self.sources.link(Path(row["run_dir"]).name, source)
+            else:
+                link = self.sources.link("fitted during analysis", source)
+            wandb = self.sources.link(facts.wandb_dir.name, facts.wandb_dir) if facts and facts.wandb_dir else "–"
+            metrics = facts.run_dir / "metrics.json" if facts else None
+            rows.append([Markdown(anchor + self.sources.text(translator)), self.pair_title(row["dataset"], row["pair"]),
+                         link, wandb, self.sources.make(facts.epochs if facts else None, "count", metrics),
+                         self.sources.make(facts.seconds if facts else None, "rank", metrics)])
+        return Table(["translator", "pair", "run", "W&B run", "epochs", "seconds"], rows)
+
+
+def spread_indices(n: int, wanted: int) -> list[int]:
+    """``wanted`` indices from first to last: the examples run from most to least agreement."""
+    if n <= wanted:
+        return list(range(n))
+    if wanted == 1:
+        return [0]
+    return sorted({round(i * (n - 1) / (wanted - 1)) for i in range(wanted)})
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"

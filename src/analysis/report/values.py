@@ -1,0 +1,88 @@
+"""A number in the report: its formatted text, the run it came from, and whether it is a placeholder.
+
+Every number reaches the templates as a ``Value``, so none can be printed without its source link
+or, in placeholder mode, without its visible mark.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+PLACEHOLDER_CLASS = "placeholder"
+# Markdown's inline specials, escaped so a dataset text or a label is shown as written.
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+@dataclass(frozen=True)
+class Value:
+    number: float | None
+    text: str
+    href: str | None = None
+    title: str = ""
+    placeholder: bool = False
+
+    def __str__(self) -> str:
+        """The Markdown of this number: a link to its source, or a marked placeholder."""
+        if self.placeholder:
+            return (f'<mark class="{PLACEHOLDER_CLASS}" title="placeholder: synthetic number">'
+                    f"{html.escape(self.text)}</mark>")
+        if self.href is None:
+            return escape_markdown(self.text)
+        title = " ".join(self.title.replace('"', "'").replace("\\", "/").split())
+        return f'[{escape_markdown(self.text)}]({self.href} "{title}")'
+
+    def __lt__(self, other: Value) -> bool:
+        return (self.number if self.number is not None else math.inf) < (
+            other.number if other.number is not None else math.inf)
+
+
+def escape_markdown(text: str) -> str:
+    """Plain text for Markdown and HTML alike: no tag, entity or Markdown syntax survives."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
+
+
+def formatted(number, style: str = "fraction") -> str:
+    """How a metric reads: fractions to 3 decimals, MSE in scientific notation, counts with separators."""
+    if number is None or (isinstance(number, float) and not math.isfinite(number)):
+        return "n/a"
+    number = float(number)
+    if style == "mse":
+        return f"{number:.3e}"
+    if style == "count":
+        return f"{number:,.0f}"
+    if style == "rank":
+        return f"{number:.1f}"
+    if style == "p_value":
+        return "< 0.001" if number < 0.001 else f"{number:.3f}"
+    if style == "percent":
+        return f"{number:+.1%}"
+    if style == "ratio":
+        return f"{number:.2f}×"
+    return f"{number:.3f}"
+
+
+def relative_href(target: Path, report_dir: Path) -> str:
+    """A link that works when index.html is opened from disk: relative to the report, URL-quoted."""
+    return quote(Path(os.path.relpath(Path(target).resolve(), Path(report_dir).resolve())).as_posix())
+
+
+class ValueMaker:
+    """Makes Values for one report: real ones link to their source, placeholder ones are marked."""
+
+    def __init__(self, report_dir: Path, placeholder: bool):
+        self.report_dir = Path(report_dir)
+        self.placeholder = placeholder
+
+    def __call__(self, number, style: str = "fraction", source: Path | str | None = None, title: str = "") -> Value:
+        number = None if number is None or (isinstance(number, float) and math.isnan(number)) else float(number)
+        if self.placeholder:
+            return Value(number, formatted(number, style), placeholder=True)
+        if isinstance(source, Path):
+            source = relative_href(source, self.report_dir)
+        return Value(number, formatted(number, style), source, title)

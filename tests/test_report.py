@@ -209,3 +209,13 @@ def test_the_real_report_opens_in_chromium_every_number_linked_to_its_run(tiny_s
     assert runs and runs <= linked  # every trained run is linked from the numbers it produced
     markdown = (analysis_dir / "report" / "report.md").read_text()
     assert "placeholder" not in markdown.lower() and "minilm → e5\\_small" in markdown
+
+
+def test_the_wandb_link_is_the_run_folder_not_wandbs_latest_run_link(tmp_path):
+    from src.analysis.report.inputs import wandb_run_dir
+
+    assert wandb_run_dir(tmp_path) is None  # logged without W&B (logger=csv)
+    folder = tmp_path / "wandb"
+    (folder / "offline-run-20261125_134325-45wep0jc").mkdir(parents=True)
+    (folder / "latest-run").symlink_to("offline-run-20261125_134325-45wep0jc")
+    assert wandb_run_dir(tmp_path) == folder / "offline-run-20261125_134325-45wep0jc"

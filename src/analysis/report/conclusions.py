@@ -88,14 +88,14 @@ def relative_change(sections: ReportSections, translator_from: str, translator_t
     return pd.DataFrame({"change": high[both] / low[both] - 1}).reset_index()
 
 
-def verdict(changes: pd.Series) -> str:
+def verdict(changes: pd.Series, unit: str = "pair(s)") -> str:
     improved, n = int((changes < 0).sum()), len(changes)
     mean = changes.mean()
     if mean < -CLEAR_CHANGE and improved > n / 2:
-        return f"it pays: lower error in {improved} of {n} pair(s)"
+        return f"it pays: lower error in {improved} of {n} {unit}"
     if mean > CLEAR_CHANGE and improved < n / 2:
-        return f"it does not pay: higher error in {n - improved} of {n} pair(s)"
-    return f"no clear effect (lower error in {improved} of {n} pair(s); we call a mean change under {CLEAR_CHANGE:.0%} none)"
+        return f"it does not pay: higher error in {n - improved} of {n} {unit}"
+    return f"no clear effect (lower error in {improved} of {n} {unit}; we call a mean change under {CLEAR_CHANGE:.0%} none)"
 
 
 def change_value(sections: ReportSections, changes: pd.DataFrame, translator: str):
@@ -131,7 +131,7 @@ def depth_effect(sections: ReportSections) -> Markdown | None:
         return None
     return Markdown(f"A second hidden layer (mlp2 against mlp1 at the same width, {len(changes)} comparisons) "
                     f"changes test MSE by {change_value(sections, changes, pairs[0][1])} on average; "
-                    f"{verdict(changes['change'])}.")
+                    f"{verdict(changes['change'], 'comparisons')}.")
 
 
 def directions(sections: ReportSections) -> list[Markdown]:

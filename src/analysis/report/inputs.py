@@ -81,8 +81,9 @@ def config_description(group: str, name: str) -> str:
 
 def wandb_run_dir(run_dir: Path) -> Path | None:
     """The W&B run folder the job logged to (offline-run-* until synced, run-* when online)."""
-    found = sorted((Path(run_dir) / "wandb").glob("*run-*"))
-    return next((p for p in found if p.is_dir()), None)
+    found = sorted(p for p in (Path(run_dir) / "wandb").glob("*run-*")
+                   if p.is_dir() and not p.is_symlink())  # not wandb's latest-run link
+    return found[-1] if found else None  # names start with the run's start time: the newest
 
 
 def read_run(run_dir: Path) -> tuple[RunFacts, dict]:

@@ -7,24 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
 from src.analysis.chroma_store import EmbeddingStore
 from src.analysis.pair_data import load_pair
 from src.analysis.sweep_runs import load_sweep
-from src.cli import CONFIG_DIR
-from tests.tiny_sweep import SMALL, run_analyze
+from tests.tiny_sweep import compose_analyze, run_analyze
 
 TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]
-
-
-def compose_analyze(*overrides):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose("analyze", overrides=[*SMALL, *overrides])
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 def snapshot(folder):

@@ -13,8 +13,6 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 
 from src.analysis.report.build import build_placeholder_report
 from src.analysis.report.conclusions import conclusions
@@ -23,9 +21,9 @@ from src.analysis.report.placeholder import placeholder_input
 from src.analysis.report.render import markdown_to_html
 from src.analysis.report.sections import SECTIONS, ReportSections
 from src.analysis.report.values import escape_markdown
-from src.cli import CONFIG_DIR, ROOT
+from src.cli import ROOT
 from src.errors import UserError
-from tests.tiny_sweep import SMALL, run_analyze
+from tests.tiny_sweep import compose_analyze, run_analyze
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 # Chromium on a machine with no network: no sandbox (CI runs as root), no GPU, no background calls home.
@@ -45,14 +43,6 @@ PAGE_FACTS = """() => ({
   text: document.body.innerText,
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href')),
 })"""
-
-
-def compose_analyze(*overrides):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose("analyze", overrides=[*SMALL, *overrides])
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 @pytest.fixture(scope="module")

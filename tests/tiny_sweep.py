@@ -4,7 +4,10 @@ and report tests (the sweep is trained once per test session, in conftest.py's `
 import subprocess
 import sys
 
-from src.cli import ROOT
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from src.cli import CONFIG_DIR, ROOT
 
 # minilm and e5_small are both 384-d, so the untranslated floor of retrieval exists; minilm-to-minilm
 # fails (same model), which gives the sweep real failed jobs to leave out.
@@ -13,6 +16,15 @@ SWEEP = ["model_a=minilm", "model_b=e5_small,minilm", "arch=linear,mlp1", "width
          "data.show_progress=false", "hydra.launcher.n_jobs=2"]
 SMALL = ["retrieval.k=3", "metrics.knn_ks=[3,5]", "metrics.cka.n_permutations=20", "figures.kernel_sample=16",
          "figures.umap.n_neighbors=5", "wandb.enabled=false"]
+
+
+def compose_analyze(*overrides):
+    """conf/analyze.yaml with the quick settings, composed in-process."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose("analyze", overrides=[*SMALL, *overrides])
+    GlobalHydra.instance().clear()
+    return cfg
 
 
 def run_analyze(args, env, log_dir):

@@ -41,13 +41,17 @@ class FigureSet:
 
     def mse_vs_width(self, results: pd.DataFrame) -> list[Path]:
         """One error-vs-dimension figure per dataset: learned maps by hidden size, references as lines."""
-        paths = []
-        for dataset, rows in results.groupby("dataset", sort=True):
-            table = rows[["pair", "arch", "width", "hidden", "test_mse"]].copy()
-            table.loc[rows["kind"] == "closed form", "arch"] = rows["translator"]
-            floors = rows.drop_duplicates("pair")[["pair", "mean_vector_mse"]].rename(columns={"mean_vector_mse": "test_mse"})
-            floors = floors.assign(arch="mean_vector", width=None, hidden=None)
-            path = self.folder / f"mse_vs_width_{dataset}.png"
-            paths.append(plot_mse_vs_width(pd.concat([table, floors], ignore_index=True), path))
+        paths = [plot_mse_vs_width(mse_width_table(rows), self.folder / f"mse_vs_width_{dataset}.png")
+                 for dataset, rows in results.groupby("dataset", sort=True)]
         self.written += paths
         return paths
+
+
+def mse_width_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One dataset's results as plot_mse_vs_width wants them: closed-form maps and the mean vector as
+    reference lines named after themselves."""
+    table = rows[["pair", "arch", "width", "hidden", "test_mse"]].copy()
+    table.loc[rows["kind"] == "closed form", "arch"] = rows["translator"]
+    floors = rows.drop_duplicates("pair")[["pair", "mean_vector_mse"]].rename(columns={"mean_vector_mse": "test_mse"})
+    floors = floors.assign(arch="mean_vector", width=None, hidden=None)
+    return pd.concat([table, floors], ignore_index=True)

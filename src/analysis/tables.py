@@ -21,10 +21,16 @@ def columns_like(frame: pd.DataFrame, *patterns: str) -> list[str]:
     return [c for c in frame.columns if any(re.fullmatch(p, c) for p in patterns)]
 
 
-def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def with_mse_ratio(results: pd.DataFrame) -> pd.DataFrame:
+    """A copy with mse_vs_lstsq: test MSE over the pair's least-squares MSE (NaN without that baseline)."""
     results = results.copy()
     lstsq = results[results["translator"] == "lstsq (closed form)"].set_index(["dataset", "pair"])["test_mse"]
     results["mse_vs_lstsq"] = results["test_mse"] / [lstsq.get((d, p), np.nan) for d, p in zip(results["dataset"], results["pair"])]
+    return results
+
+
+def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    results = with_mse_ratio(results)
     tables = {
         "mse": results[ID + columns_like(results, "width", "hidden", "parameters", "test_mse", "mse_vs_lstsq",
                                          "test_cosine", r"(mean_vector|identity)_(mse|cosine)", "run_dir")],

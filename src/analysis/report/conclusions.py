@@ -10,6 +10,7 @@ import pandas as pd
 
 from src.analysis.report.content import Markdown, source_anchor
 from src.analysis.report.sections import ReportSections
+from src.analysis.tables import with_mse_ratio
 
 # A mean relative change in test MSE smaller than this is called "no clear effect".
 CLEAR_CHANGE = 0.02
@@ -60,9 +61,7 @@ def best_overall(sections: ReportSections) -> Markdown | None:
 
 
 def learned_vs_closed_form(sections: ReportSections) -> Markdown | None:
-    results = sections.with_mse_ratio()
-    if "mse_vs_lstsq" not in results:
-        return None
+    results = with_mse_ratio(sections.results)
     trained = results[results["kind"] == "trained"]
     means = trained.groupby("translator", sort=False)["mse_vs_lstsq"].mean().dropna()
     if means.empty:
@@ -179,7 +178,7 @@ def neighbourhoods(sections: ReportSections) -> Markdown | None:
     if means.empty:
         return None
     best = means.idxmax()
-    first_rows = sections.results.drop_duplicates(["dataset", "pair"])
+    first_rows = sections.pair_rows()
     raw = sections.sources.mean(first_rows, reference, anchor="sources")
     chance = sections.sources.mean(first_rows, f"untranslated_chance_jaccard@{k}", anchor="sources")
     translated = sections.sources.mean(sections.rows_of(best), metric)
@@ -198,7 +197,7 @@ def cka_significance(sections: ReportSections) -> Markdown | None:
     if rows.empty:
         return None
     above = int((rows["cka_linear"] > rows["cka_linear_null_p95"]).sum())
-    first_rows = results.drop_duplicates(["dataset", "pair"])
+    first_rows = sections.pair_rows()
     raw = sections.sources.mean(first_rows, "untranslated_cka_linear", anchor="sources")
     translated = sections.sources.mean(rows.assign(translator="all"), "cka_linear", anchor="sources")
     return Markdown(f"Kernel matrices: {above} of {len(rows)} translated spaces have a linear CKA with native B "

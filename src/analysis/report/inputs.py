@@ -124,21 +124,21 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
     results = pd.DataFrame(summary["results"])
     if results.empty:
         raise UserError(f"{summary_path} lists no results: the sweep it analysed had no finished run")
-    runs, configs = {}, []
+    runs, configs = {}, {}
     for run_dir in dict.fromkeys(results.loc[results["kind"] == "trained", "run_dir"]):
-        runs[run_dir], config = read_run(Path(run_dir))
-        configs.append(config)
+        runs[run_dir], configs[run_dir] = read_run(Path(run_dir))
     if not configs:
         raise UserError(f"{summary_path} holds no trained run: the report needs at least one")
     models, datasets = {}, {}
-    for config in configs:
+    for config in configs.values():
         for side in ("model_a", "model_b"):
             model = config[side]
             models.setdefault(model["name"], {"dim": model["dim"],
                                               "description": config_description("model_a", model["name"])})
     for tag, rows in results.groupby("dataset", sort=True):
-        run = next((runs[d] for d in rows["run_dir"] if d in runs), None)
-        config = configs[list(runs).index(str(run.run_dir))] if run else configs[0]
+        run_dir = next((d for d in rows["run_dir"] if d in runs), None)
+        run = runs.get(run_dir)
+        config = configs.get(run_dir) or next(iter(configs.values()))
         name = config["dataset"]["name"]
         datasets[tag] = {"name": name, "description": config_description("dataset", name),
                          "limit": config["dataset"].get("limit"),
@@ -151,7 +151,7 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
     sweep_dir = Path(summary["sweep_dir"])
     return ReportInput(
         name=sweep_dir.name, results=results, references=summary.get("references", {}), examples=examples,
-        figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs, protocol=protocol_of(configs[0]),
+        figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs, protocol=protocol_of(next(iter(configs.values()))),
         models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,
         command=sweep_command(sweep_dir), left_out=summary.get("left_out", []), skipped=summary.get("skipped", []),
     )

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from omegaconf import OmegaConf
 
+from src.analysis.figure_set import mse_width_table
 from src.analysis.files import file_name
 from src.analysis.plots import DPI, plot_kernel_matrices, plot_mse_vs_width, plot_umap, save_figure
 from src.analysis.report.diagrams import placeholder_stamp
@@ -149,9 +150,7 @@ def synthetic_figures(folder: Path, results: pd.DataFrame, rng) -> list[Path]:
                                      f"Cosine similarity: {pair} {label}", scratch / "k.png", sample_size=32)
                 written.append(stamp_png(scratch / "k.png", folder / "kernels" / name))
         for tag, rows in results.groupby("dataset"):
-            table = rows[["pair", "arch", "width", "hidden", "test_mse"]].copy()
-            table.loc[rows["kind"] == "closed form", "arch"] = rows["translator"]
-            plot_mse_vs_width(table, scratch / "m.png")
+            plot_mse_vs_width(mse_width_table(rows), scratch / "m.png")
             written.append(stamp_png(scratch / "m.png", folder / f"mse_vs_width_{tag}.png"))
     return written
 

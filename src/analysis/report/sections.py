@@ -15,6 +15,7 @@ import pandas as pd
 from src.analysis.files import file_name
 from src.analysis.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
 from src.analysis.report.inputs import ReportInput
+from src.analysis.tables import with_mse_ratio
 
 SECTIONS = [
     Section("introduction", "1. What was done"),
@@ -60,6 +61,10 @@ class ReportSections:
         found = self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)
                              & (self.results["translator"] == translator)]
         return None if found.empty else found.iloc[0]
+
+    def pair_rows(self) -> pd.DataFrame:
+        """One row per pair: where its before-translation references are read."""
+        return self.results.drop_duplicates(["dataset", "pair"])
 
     def first_row(self, dataset: str, pair: str):
         return self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)].iloc[0]
@@ -239,8 +244,8 @@ class ReportSections:
         metrics += [("cka_linear", "linear CKA"), ("top1_accuracy", "top-1 matching")]
         if rk:
             metrics += [(f"ndcg@{rk}_retention", f"nDCG@{rk} retention"), (f"ndcg@{rk}_gap_closed", "gap closed")]
-        results = self.with_mse_ratio()
-        metrics = [(m, name) for m, name in metrics if m in results]
+        results = with_mse_ratio(self.results)
+        metrics = [(m, name) for m, name in metrics if m in results and results[m].notna().any()]
         rows = []
         for translator in self.translators:
             rows_t = results[results["translator"] == translator]
@@ -249,7 +254,7 @@ class ReportSections:
         references = {"test_cosine": "mean_vector_cosine", f"jaccard@{knn}": f"untranslated_jaccard@{knn}",
                       f"rbo@{knn}": f"untranslated_rbo@{knn}", "cka_linear": "untranslated_cka_linear"}
         reference_row = ["before translation (reference)", str(len(self.pairs))]
-        first_rows = results.drop_duplicates(["dataset", "pair"])
+        first_rows = self.pair_rows()
         for metric, _ in metrics:
             ref = references.get(metric)
             reference_row.append(self.sources.spread(first_rows, ref, anchor="sources")
@@ -258,14 +263,6 @@ class ReportSections:
         return Table(["translator", "pairs", *(name for _, name in metrics)], rows,
                      "Mean ± standard deviation over pairs. References: the mean target vector for cosine, raw A "
                      "vectors (untranslated) for neighbourhoods and CKA.")
-
-    def with_mse_ratio(self) -> pd.DataFrame:
-        results = self.results.copy()
-        lstsq = results[results["translator"] == "lstsq (closed form)"].set_index(["dataset", "pair"])["test_mse"]
-        if len(lstsq):
-            results["mse_vs_lstsq"] = [m / lstsq.get((d, p), float("nan"))
-                                       for d, p, m in zip(results["dataset"], results["pair"], results["test_mse"])]
-        return results
 
     def retrieval_references(self, k: int) -> Table:
         rows = []

@@ -26,7 +26,9 @@ def main(cfg: DictConfig) -> None:
     from src.analysis.report_console import print_summary
     from src.analysis.sweep_runs import NoSweepYet
     from src.analysis.wandb_log import log_to_wandb
+    from src.config_checks import ANALYZE_RULES, check
 
+    check(cfg, ANALYZE_RULES)
     if cfg.report.placeholder:
         print(describe(build_placeholder_report(cfg)))
         return

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from src.cli import CONFIG_DIR, exit_on_user_error, set_project_env
 from src.sweep.job import run_job
+from src.sweep.summary import summary_when_interrupted
 
 set_project_env()
 
@@ -22,4 +23,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    with summary_when_interrupted():
+        main()

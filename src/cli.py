@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from src.errors import UserError
+from src.errors import RunFailed, UserError, user_facing
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = str(ROOT / "conf")
@@ -17,10 +17,15 @@ CONFIG_DIR = str(ROOT / "conf")
 
 def set_project_env() -> None:
     """conf/paths reads EMBTRANS_ROOT, so runs land under the repository whatever the working directory;
-    conf/logger reads ${run_group:} to group a sweep's W&B runs."""
+    conf/logger reads ${run_group:} to group a sweep's W&B runs; conf/hydra names each sweep job's
+    folder with ${job_folder:}."""
     os.environ.setdefault("EMBTRANS_ROOT", str(ROOT))
     if not OmegaConf.has_resolver("run_group"):
         OmegaConf.register_new_resolver("run_group", run_group)
+    if not OmegaConf.has_resolver("job_folder"):
+        from src.sweep.job_dir import job_folder
+
+        OmegaConf.register_new_resolver("job_folder", job_folder)
 
 
 def in_multirun() -> bool:
@@ -39,12 +44,16 @@ def run_group() -> str:
 
 
 def exit_on_user_error(task):
-    """Print a UserError as one line and exit 2, instead of a traceback."""
+    """Print a UserError (exit 2) or a failed run (exit 1) as one line instead of a traceback, also
+    when a library wrapped it (Hydra's instantiate does)."""
     @functools.wraps(task)
     def wrapped(*args, **kwargs):
         try:
             return task(*args, **kwargs)
-        except UserError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
+        except Exception as error:
+            shown = user_facing(error)
+            if shown is None:
+                raise
+            print(f"error: {shown}", file=sys.stderr)
+            sys.exit(2 if isinstance(shown, UserError) else 1)
     return wrapped

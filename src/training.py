@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -18,6 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from src.cli import in_multirun
 from src.data.datamodule import PairedEmbeddingDataModule
 from src.data.paired import load_paired_embeddings, split_table
+from src.errors import RunFailed
+from src.sweep.run_files import non_finite, write_json
 from src.translators.baselines import baseline_scores
 from src.translators.lit_module import TranslatorModule
 
@@ -79,11 +81,14 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
         best = output_dir / "checkpoints" / "best.ckpt"
         trainer.save_checkpoint(best, weights_only=True)
     else:
+        untrained_val_mse = mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size)
         trainer.fit(module, datamodule=datamodule)
+        check_training(trainer, untrained_val_mse)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0]
 
     translated = translate(module, test_pairs.source, cfg.data.eval_batch_size)
+    check_result(module, tested, translated)
     save_translated(output_dir, translated, paired.dataset.texts["id"].to_numpy()[paired.rows("test")])
     metrics = {
         "test/mse": tested["test/mse"],
@@ -113,12 +118,51 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     }
     split_table(paired).to_csv(output_dir / "split.csv", index=False)
     OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
-    (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    bad = non_finite(metrics)
+    if bad:
+        raise RunFailed(f"the run's {bad} is not a finite number: its results are not trustworthy")
+    write_json(output_dir / "metrics.json", metrics)  # last: its presence means the run finished
     floor, lstsq = metrics["baselines"]["mean_vector"], metrics["baselines"]["lstsq"]
     log.info("%s: test MSE %.6f (lstsq %.6f, mean vector %.6f), cosine %.4f (lstsq %.4f, mean vector %.4f); in %s",
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
+
+
+def check_training(trainer: pl.Trainer, untrained_val_mse: float) -> None:
+    """A run that trained no epoch, or whose best validation MSE is no better than the untrained
+    translator's (the loss blew up from the first steps), is a failed run, not a result."""
+    if trainer.current_epoch == 0 and not trainer.fast_dev_run:
+        raise RunFailed("training ended before its first epoch finished: nothing was learned; "
+                        "raise trainer.max_epochs (or the time budget)")
+    callback = trainer.checkpoint_callback
+    best = callback.best_model_score if callback is not None else trainer.callback_metrics.get("val/mse")
+    best = float(best) if best is not None else math.nan
+    if not math.isfinite(best):
+        raise RunFailed(f"training diverged: the validation MSE became {best}; lower optimizer.lr")
+    if best >= untrained_val_mse and not trainer.fast_dev_run:
+        verdict = "diverged" if best > 10 * untrained_val_mse else "did not improve"
+        raise RunFailed(f"training {verdict}: the best validation MSE, {best:.4g}, is no better than the untrained "
+                        f"translator's {untrained_val_mse:.4g}; "
+                        + ("lower optimizer.lr" if verdict == "diverged" else "check optimizer.lr and the data"))
+
+
+def check_result(module: TranslatorModule, tested: dict, translated: np.ndarray) -> None:
+    """Non-finite weights, test scores or translated vectors make a failed run."""
+    if not all(torch.isfinite(p).all() for p in module.parameters()):
+        raise RunFailed("the translator's weights hold NaN or infinite values: training diverged; lower optimizer.lr")
+    bad = [key for key in ("test/mse", "test/cosine") if not math.isfinite(tested[key])]
+    if bad or not np.isfinite(translated).all():
+        what = f"{bad[0]} is {tested[bad[0]]}" if bad else "the translated test vectors are not all finite"
+        raise RunFailed(f"{what}: training diverged or the data holds non-finite values; lower optimizer.lr")
+
+
+@torch.no_grad()
+def mean_squared_error(module: TranslatorModule, source: torch.Tensor, target: torch.Tensor, batch_size: int) -> float:
+    was_training = module.training
+    predicted = torch.from_numpy(translate(module, source, batch_size))
+    module.train(was_training)  # Lightning leaves the mode as it finds it
+    return float(torch.nn.functional.mse_loss(predicted.double(), target.double()))
 
 
 @torch.no_grad()

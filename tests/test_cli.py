@@ -47,7 +47,7 @@ def test_an_identical_run_is_reused_not_retrained(cli_env, tmp_path):
     log = (tmp_path / "again" / "train.log").read_text()
     assert "the same run is already done" in log and "reusing cached" not in log
     reused = json.loads((tmp_path / "again" / "metrics.json").read_text())
-    assert reused["reused_from"] == str(tmp_path / "first")
+    assert reused["reused_from"] == "../first"  # relative to the run that reuses it
 
 
 @pytest.mark.parametrize("override, phrases", [

@@ -1,27 +1,56 @@
-"""Real `train.py -m` sweeps in a subprocess: every job done once, resumable, failures recorded."""
+"""Real `train.py -m` sweeps in a subprocess: every job apart and done once, resumable in place,
+failures recorded, interruptions clean."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
+import psutil
 import pytest
 
 from src.cli import ROOT
 
 TINY = ["model_a=glove", "model_b=use", "dataset.limit=600", "trainer.max_epochs=2", "logger=csv",
         "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "data.show_progress=false"]
+PAIR = ("rotten_tomatoes", "glove-to-use")
+
+
+def sweep_command(args, tmp_path, name):
+    return [sys.executable, str(ROOT / "train.py"), "-m", *TINY, *args, f"paths.log_dir={tmp_path}",
+            f"hydra.sweep.dir={tmp_path / name}", "hydra.launcher.n_jobs=2"]
 
 
 def sweep(args, env, tmp_path, name):
     """Run a sweep whose outputs (and run index) live under tmp_path."""
-    command = [sys.executable, str(ROOT / "train.py"), "-m", *TINY, *args, f"paths.log_dir={tmp_path}",
-               f"hydra.sweep.dir={tmp_path / name}", "hydra.launcher.n_jobs=2"]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    return subprocess.run(sweep_command(args, tmp_path, name), capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=600)
 
 
 def metrics(job_dir):
     return json.loads((job_dir / "metrics.json").read_text())
+
+
+def jobs_of(sweep_dir):
+    """Job folder name -> path, for the sweep's one pair."""
+    return {p.name: p for p in sweep_dir.joinpath(*PAIR).iterdir()}
+
+
+def job(sweep_dir, prefix):
+    """The one job folder whose name starts with ``prefix`` (the fingerprint follows)."""
+    found = [path for name, path in jobs_of(sweep_dir).items() if name.startswith(prefix + "_")]
+    assert len(found) == 1, (prefix, list(jobs_of(sweep_dir)))
+    return found[0]
+
+
+def tree(folder):
+    """Every file with its mtime, but Hydra's own per-invocation records (which it rewrites on every
+    launch) and the sweep's summary table."""
+    return {p.relative_to(folder): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".hydra" not in p.parts and p.name not in ("train.log", "multirun.yaml", "summary.csv")}
 
 
 @pytest.mark.slow
@@ -29,20 +58,23 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
     first = sweep(["arch=linear,mlp1", "width=1,2"], cli_env, tmp_path, "first")
     assert first.returncode == 0, first.stderr
     jobs = tmp_path / "first" / "rotten_tomatoes" / "glove-to-use"
-    assert sorted(p.name for p in jobs.iterdir()) == ["linear-x1", "linear-x2", "mlp1-x1", "mlp1-x2"]
+    assert sorted(p.name.rsplit("_", 1)[0] for p in jobs.iterdir()) == ["linear-x1", "linear-x2", "mlp1-x1", "mlp1-x2"]
     # linear does not depend on width: trained once, the other width points at it
-    linear = [metrics(jobs / name) for name in ("linear-x1", "linear-x2")]
+    linear = [metrics(job(tmp_path / "first", name)) for name in ("linear-x1", "linear-x2")]
     reused = [m for m in linear if "reused_from" in m]
     assert len(reused) == 1 and linear[0]["test/mse"] == linear[1]["test/mse"]
+    assert not os.path.isabs(reused[0]["reused_from"])  # relative, so a moved sweep still resolves it
     for name in ("mlp1-x1", "mlp1-x2"):
-        result = metrics(jobs / name)
+        folder = job(tmp_path / "first", name)
+        result = metrics(folder)
         assert "reused_from" not in result and result["run"]["width"] == int(name[-1])
+        assert folder.name.endswith(result["run"]["fingerprint"][:8])
         assert result["run"]["hidden"] == int(name[-1]) * 50  # min(50, 512)
         for baseline in ("mean_vector", "lstsq", "procrustes"):
             assert result["baselines"][baseline]["test/mse"] > 0
-        translated = (jobs / name / "translated" / "test_ids.txt").read_text().split()
+        translated = (folder / "translated" / "test_ids.txt").read_text().split()
         assert len(translated) == result["run"]["split_sizes"]["test"]
-        assert (jobs / name / "checkpoints" / "best.ckpt").exists()
+        assert (folder / "checkpoints" / "best.ckpt").exists()
     summary = pd.read_csv(tmp_path / "first" / "summary.csv")
     assert sorted(summary["status"]) == ["reused", "trained", "trained", "trained"]
 
@@ -51,8 +83,84 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
     summary = pd.read_csv(tmp_path / "second" / "summary.csv")
     assert list(summary["status"]) == ["reused"] * 4
     assert not list((tmp_path / "second").rglob("*.ckpt"))
-    again = tmp_path / "second" / "rotten_tomatoes" / "glove-to-use" / "mlp1-x2"
-    assert metrics(again)["test/mse"] == metrics(jobs / "mlp1-x2")["test/mse"]
+    assert metrics(job(tmp_path / "second", "mlp1-x2"))["test/mse"] == metrics(job(tmp_path / "first", "mlp1-x2"))["test/mse"]
+
+
+@pytest.mark.slow
+def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_nothing(cli_env, tmp_path):
+    from src.analysis.sweep_runs import load_sweep
+
+    args = ["arch=mlp1", "width=1", "seed=0,1,2"]
+    first = sweep(args, cli_env, tmp_path, "seeds")
+    assert first.returncode == 0, first.stderr
+    sweep_dir = tmp_path / "seeds"
+    folders = {seed: job(sweep_dir, f"mlp1-x1_seed={seed}") for seed in (0, 1, 2)}
+    assert len(jobs_of(sweep_dir)) == 3
+    for seed, folder in folders.items():
+        assert metrics(folder)["run"]["seed"] == seed and "reused_from" not in metrics(folder)
+        assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == ["best.ckpt"]
+        assert [p.name for p in (folder / "csv").iterdir()] == ["version_0"]
+    assert len(list((tmp_path / "train" / "index").glob("*.json"))) == 3
+    assert len({metrics(f)["test/mse"] for f in folders.values()}) == 3
+
+    # The same command into the same folder: nothing trained, no file added or rewritten.
+    before = tree(sweep_dir)
+    again = sweep(args, cli_env, tmp_path, "seeds")
+    assert again.returncode == 0, again.stderr
+    assert tree(sweep_dir) == before
+    assert "3 trained (3 of them already done before this command" in again.stdout
+    assert "Trainer" not in again.stderr  # Lightning never started
+
+    # A single run with one of those seeds reuses that seed's run, and no other.
+    single = subprocess.run([sys.executable, str(ROOT / "train.py"), *TINY, "arch=mlp1", "width=1", "seed=1",
+                             f"paths.log_dir={tmp_path}", f"hydra.run.dir={tmp_path / 'single'}"],
+                            capture_output=True, text=True, env=cli_env, cwd=ROOT, timeout=300)
+    assert single.returncode == 0, single.stderr
+    reused = metrics(tmp_path / "single")
+    assert reused["run"]["seed"] == 1
+    assert (tmp_path / "single" / reused["reused_from"]).resolve() == folders[1].resolve()
+
+    # Paths inside the sweep are relative: the whole log directory moved elsewhere still analyses.
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    os.rename(tmp_path, moved)
+    try:
+        runs = load_sweep(moved / "seeds").runs
+        assert sorted(run.info["seed"] for run in runs) == [0, 1, 2]
+        assert all(run.run_dir.is_relative_to(moved) for run in runs)
+    finally:
+        os.rename(moved, tmp_path)
+
+    # A damaged metrics.json is named, left out of the analysis, and trained again by a re-run.
+    damaged = folders[2] / "metrics.json"
+    damaged.write_text(damaged.read_text().replace('"test/mse": ', '"test/mse": NaN, "was": ', 1))
+    analysed = load_sweep(sweep_dir)
+    assert sorted(run.info["seed"] for run in analysed.runs) == [0, 1]
+    assert any(str(damaged) in line and "NaN" in line for line in analysed.left_out), analysed.left_out
+    retrained = sweep(args, cli_env, tmp_path, "seeds")
+    assert retrained.returncode == 0, retrained.stderr
+    assert f"{damaged} cannot be read" in retrained.stdout + retrained.stderr
+    assert metrics(folders[2])["run"]["seed"] == 2 and "was" not in metrics(folders[2])
+    assert "3 trained (2 of them already done before this command" in retrained.stdout
+
+
+@pytest.mark.slow
+def test_a_diverged_job_fails_and_is_left_out_of_the_analysis(cli_env, tmp_path):
+    from src.analysis.sweep_runs import load_sweep
+
+    result = sweep(["arch=linear", "optimizer.lr=1e-3,1e8"], cli_env, tmp_path, "lr")
+    assert result.returncode == 1
+    sweep_dir = tmp_path / "lr"
+    diverged, fine = job(sweep_dir, "linear-x1_optimizer.lr=100000000.0"), job(sweep_dir, "linear-x1_optimizer.lr=0.001")
+    failure = json.loads((diverged / "failed.json").read_text())
+    assert "diverged" in failure["message"] and "lower optimizer.lr" in failure["message"]
+    assert not (diverged / "metrics.json").exists()
+    assert len(list((tmp_path / "train" / "index").glob("*.json"))) == 1  # only the finished run
+    summary = pd.read_csv(sweep_dir / "summary.csv").set_index("status")
+    assert "diverged" in summary.loc["failed", "note"]
+    assert "1 job(s) failed" in result.stderr and "Traceback" not in result.stderr
+    analysed = load_sweep(sweep_dir)
+    assert [run.run_dir for run in analysed.runs] == [fine.resolve()]
+    assert any(diverged.name in line and "diverged" in line for line in analysed.left_out)
 
 
 @pytest.mark.slow
@@ -60,9 +168,9 @@ def test_a_failed_job_is_recorded_and_the_others_finish(cli_env, tmp_path):
     result = sweep(["model_b=use,glove", "arch=linear"], cli_env, tmp_path, "sweep")
     assert result.returncode == 1
     pair_dir = tmp_path / "sweep" / "rotten_tomatoes"
-    failure = json.loads((pair_dir / "glove-to-glove" / "linear-x1" / "failed.json").read_text())
-    assert "model_a and model_b are both 'glove'" in failure["message"]
-    assert (pair_dir / "glove-to-use" / "linear-x1" / "metrics.json").exists()
+    [failed] = list((pair_dir / "glove-to-glove").glob("linear-x1_*/failed.json"))
+    assert "model_a and model_b are both 'glove'" in json.loads(failed.read_text())["message"]
+    assert list((pair_dir / "glove-to-use").glob("linear-x1_*/metrics.json"))
     assert "1 job(s) failed" in result.stderr and "Traceback" not in result.stderr
     summary = pd.read_csv(tmp_path / "sweep" / "summary.csv")
     assert sorted(summary["status"]) == ["failed", "trained"]
@@ -84,18 +192,136 @@ def test_submitit_local_launcher_runs_a_job(cli_env, tmp_path):
                "hydra.launcher.timeout_min=10", f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={tmp_path / 'sub'}"]
     result = subprocess.run(command, capture_output=True, text=True, env=cli_env, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "sub" / "rotten_tomatoes" / "glove-to-use" / "linear-x1" / "metrics.json").exists()
+    assert list((tmp_path / "sub" / "rotten_tomatoes" / "glove-to-use").glob("linear-x1_*/metrics.json"))
+
+
+# linear finishes in seconds; mlp2 x16 trains for 300 epochs (about 20 s): a sweep to interrupt midway.
+SLOW = ["arch=linear,mlp2", "width=16", "trainer.max_epochs=300", "trainer.min_epochs=300"]
+
+
+def start_sweep(env, tmp_path, ready, name="killed"):
+    """Start the SLOW sweep and wait until ``ready(sweep_dir)``; return the process and its workers."""
+    process = subprocess.Popen(sweep_command(SLOW, tmp_path, name), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not ready(tmp_path / name):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert workers
+    return process, workers
+
+
+def quick_job_done(sweep_dir):
+    return bool(list(sweep_dir.rglob("linear-x16_*/metrics.json")))
+
+
+def slow_job_training(since):
+    """A readiness check: mlp2 has saved a checkpoint after ``since`` (a time.time()), so it is training."""
+    return lambda sweep_dir: any(p.stat().st_mtime > since for p in sweep_dir.rglob("mlp2-x16_*/checkpoints/best.ckpt"))
+
+
+def assert_all_gone(workers, seconds=10):
+    gone, alive = psutil.wait_procs(workers, timeout=seconds)
+    assert not alive, [p.cmdline()[:3] for p in alive]
+
+
+@pytest.mark.slow
+def test_killing_a_sweep_ends_its_workers_and_a_rerun_trains_only_what_is_missing(cli_env, tmp_path):
+    # SIGTERM: the workers stop, the summary of what finished is written, no traceback.
+    process, workers = start_sweep(cli_env, tmp_path, quick_job_done)
+    quick = next((tmp_path / "killed").rglob("linear-x16_*/metrics.json"))
+    done_at = quick.stat().st_mtime_ns
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and "Traceback" not in stderr, stderr
+    assert "interrupted by SIGTERM" in stderr
+    assert_all_gone(workers)
+    summary = pd.read_csv(tmp_path / "killed" / "summary.csv").sort_values("job")
+    assert list(summary["status"]) == ["trained", "unfinished"]
+
+    # SIGKILL leaves the main process no say: the workers notice their parent is gone.
+    process, workers = start_sweep(cli_env, tmp_path, slow_job_training(since=time.time()))
+    process.kill()
+    process.communicate(timeout=60)
+    assert_all_gone(workers)
+
+    # The re-run trains only the job that never finished; the finished one is left as it was.
+    rerun = sweep(SLOW, cli_env, tmp_path, "killed")
+    assert rerun.returncode == 0, rerun.stderr
+    assert quick.stat().st_mtime_ns == done_at
+    slow = next((tmp_path / "killed").rglob("mlp2-x16_*"))
+    assert metrics(slow)["run"]["epochs"] == 300
+    assert sorted(p.name for p in (slow / "checkpoints").iterdir()) == ["best.ckpt"]
+    assert "2 trained (1 of them already done before this command" in rerun.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_sweep_with_a_summary_and_no_traceback(cli_env, tmp_path):
+    process, workers = start_sweep(cli_env, tmp_path, quick_job_done)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends the whole foreground group
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr + stdout and "interrupted by Ctrl-C" in stderr
+    assert "re-run the same command" in stderr
+    assert_all_gone(workers)
 
 
 @pytest.mark.parametrize("override, phrase", [
     ("arch=transformer", "Could not find 'arch/transformer'"),
-    ("width=0", "width must be a positive whole multiple"),
-    ("width=-8", "width must be a positive whole multiple"),
     ("model_b=glove", "model_a and model_b are both 'glove'"),
+    ("optimizer.lr=abc", "optimizer.lr='abc' is not allowed: it must be a number > 0"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0 is not allowed"),
+    ("dataset.limit=5", "dataset.limit=5 is too small"),
+    ("dataset=hotpotqa", "cannot load HotPotQA"),  # offline: the loader's own line, not Hydra's wrapper
 ])
 def test_bad_overrides_are_one_clear_error(cli_env, tmp_path, override, phrase):
     command = [sys.executable, str(ROOT / "train.py"), *TINY, override, f"paths.log_dir={tmp_path}",
                f"hydra.run.dir={tmp_path / 'run'}"]
     result = subprocess.run(command, capture_output=True, text=True, env=cli_env, cwd=ROOT, timeout=300)
-    assert result.returncode != 0
+    assert result.returncode == (1 if override.startswith("arch=") else 2), result.stderr
     assert phrase in result.stderr and "Traceback" not in result.stderr + result.stdout
+    if not override.startswith("arch="):  # Hydra's own list of valid options is several lines
+        assert len([line for line in result.stderr.splitlines() if line.startswith("error: ")]) == 1
+        assert "HYDRA_FULL_ERROR" not in result.stderr and "Error in call to target" not in result.stderr
+    assert not (tmp_path / "train" / "index").exists() or not list((tmp_path / "train" / "index").glob("*.json"))
+
+
+def test_a_bad_value_common_to_a_sweep_stops_it_before_any_job(cli_env, tmp_path):
+    result = sweep(["arch=linear,mlp1", "optimizer.lr=-1"], cli_env, tmp_path, "bad")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: optimizer.lr=-1 is not allowed: it must be a number > 0"
+    assert not (tmp_path / "bad" / "rotten_tomatoes").exists()
+
+
+@pytest.mark.parametrize("override, phrase", [
+    ("width=0", "width=0 is not allowed: it must be a whole number ≥ 1"),
+    ("width=-8", "width=-8 is not allowed"),
+    ("optimizer.lr=-1", "optimizer.lr=-1 is not allowed: it must be a number > 0"),
+    ("optimizer.lr=nan", "optimizer.lr=nan is not allowed"),
+    ("optimizer.lr=inf", "optimizer.lr=inf is not allowed"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed: it must be a whole number ≥ 1"),
+    ("data.batch_size=2.5", "data.batch_size=2.5 is not allowed"),
+    ("dataset.limit=abc", "dataset.limit='abc' is not allowed: it must be a whole number ≥ 1 or null"),
+    ("dataset.limit=0", "dataset.limit=0 is not allowed"),
+    ("dataset.test_fraction=1.5", "dataset.test_fraction=1.5 is not allowed: it must be a number > 0 and < 1"),
+    ("trainer.max_epochs=-3", "trainer.max_epochs=-3 is not allowed"),
+    ("trainer.min_epochs=5", "trainer.min_epochs=5 is more than trainer.max_epochs=2"),
+    ("callbacks.early_stopping.patience=-1", "callbacks.early_stopping.patience=-1 is not allowed"),
+    ("scheduler.factor=2", "scheduler.factor=2 is not allowed: it must be a number > 0 and < 1"),
+    ("threads=0", "threads=0 is not allowed: it must be a whole number ≥ 1 or null"),
+    ("arch=lstsq arch.net.alphas=[1,-1]", "arch.net.alphas=[1, -1] is not allowed"),
+])
+def test_every_mistypable_number_is_checked_before_any_work(compose_train, override, phrase):
+    from src.config_checks import TRAIN_RULES, check
+    from src.errors import UserError
+
+    with pytest.raises(UserError) as error:
+        check(compose_train(*TINY, *override.split()), TRAIN_RULES)
+    assert phrase in str(error.value)
+
+
+def test_the_defaults_and_no_limit_pass_the_checks(compose_train):
+    from src.config_checks import TRAIN_RULES, check
+
+    check(compose_train("dataset.limit=null", "trainer.max_epochs=-1", "threads=2"), TRAIN_RULES)

@@ -34,7 +34,16 @@ class PairedEmbeddings:
 def load_text_dataset(dataset_cfg: DictConfig) -> TextDataset:
     """The configured dataset, validated and cut to ``limit`` whole groups."""
     dataset = instantiate(dataset_cfg.loader).validate()
-    return limit_groups(dataset, dataset_cfg.get("limit"), dataset_cfg.split_seed).validate()
+    limit = dataset_cfg.get("limit")
+    kept = limit_groups(dataset, limit, dataset_cfg.split_seed)
+    try:
+        return kept.validate()
+    except UserError as error:
+        if limit is None:
+            raise
+        texts = f"{len(kept)} text" + ("s" if len(kept) != 1 else "")
+        raise UserError(f"dataset.limit={limit} is too small: with the {texts} it keeps, {error}; "
+                        "raise dataset.limit") from None
 
 
 def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> PairedEmbeddings:
@@ -49,7 +58,9 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
         if not (split == name).any():
             raise UserError(
                 f"the {name} split of {dataset.name!r} is empty ({len(dataset)} texts in "
-                f"{dataset.texts['group'].nunique()} groups): raise dataset.limit"
+                f"{dataset.texts['group'].nunique()} groups"
+                + (f", as dataset.limit={cfg.dataset.limit} keeps" if cfg.dataset.get("limit") else "")
+                + "): raise dataset.limit"
                 + (" or dataset.val_fraction" if name == "val" else "")
             )
     cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)

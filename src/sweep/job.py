@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
+import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from src.cli import in_multirun
-from src.errors import UserError
+from src.cli import in_multirun, set_project_env
+from src.config_checks import TRAIN_RULES, check
+from src.errors import UserError, user_facing
+from src.sweep.orphan_guard import exit_when_orphaned
+from src.sweep.run_files import read_metrics, write_json
 from src.sweep.run_index import RunIndex, run_fingerprint
 from src.training import train
 
 log = logging.getLogger(__name__)
 
+# Sweep workers import this module to run a job: they need the same resolvers as the main process.
+set_project_env()
 
-def write_json(path: Path, content: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(content, indent=2))
+# What an interrupted or failed attempt leaves in a job folder; cleared before the job trains again
+# there, so the new attempt's checkpoint is best.ckpt and not best-v1.ckpt beside a stale one.
+ATTEMPT_FILES = ("failed.json", "checkpoints", "translated")
 
 
 def run_job(cfg: DictConfig) -> float:
@@ -31,9 +37,10 @@ def run_job(cfg: DictConfig) -> float:
     summary lists it. Outside a sweep it is raised.
     """
     output_dir = Path(cfg.paths.output_dir)
+    if in_multirun():
+        exit_when_orphaned()
     try:
-        if not isinstance(cfg.width, int) or isinstance(cfg.width, bool) or cfg.width < 1:
-            raise UserError(f"width must be a positive whole multiple of the full rank (1, 8, 32, ...), not {cfg.width!r}")
+        check(cfg, TRAIN_RULES)
         if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
             reason = f"model_a and model_b are both {cfg.model_a.name!r}"
             write_json(output_dir / "skipped.json", {"reason": reason})
@@ -43,31 +50,49 @@ def run_job(cfg: DictConfig) -> float:
         index = RunIndex(Path(cfg.paths.log_dir) / "train" / "index")
         with index.claim(fingerprint):
             earlier = index.finished_run(fingerprint) if cfg.get("resume", True) else None
-            if earlier is not None and earlier.resolve() != output_dir.resolve():
+            if earlier is not None and earlier.resolve() == output_dir.resolve():
+                log.info("%s is already done in %s: nothing to train", cfg.arch.name, output_dir)
+                return read_metrics(earlier)["test/mse"]
+            clear_attempt(output_dir)
+            if earlier is not None:
                 return reuse(earlier, output_dir, cfg)
             metrics = train(cfg, fingerprint=fingerprint)
             index.record(fingerprint, output_dir)
         return metrics["test/mse"]
     except Exception as error:
+        shown = user_facing(error)
         write_json(output_dir / "failed.json", {
-            "error": type(error).__name__,
-            "message": str(error),
-            "traceback": None if isinstance(error, UserError) else traceback.format_exc(),
+            "error": type(shown or error).__name__,
+            "message": str(shown or error),
+            "traceback": None if shown else traceback.format_exc(),
         })
         if not in_multirun():
             raise
-        log.error("job failed: %s: %s (details in %s)", type(error).__name__, error, output_dir / "failed.json")
+        log.error("job failed: %s (details in %s)", shown or f"{type(error).__name__}: {error}",
+                  output_dir / "failed.json")
         return math.nan
     finally:
         finish_wandb()
 
 
+def clear_attempt(output_dir: Path) -> None:
+    """Remove what an earlier, unfinished attempt left here (it is no result: a finished run would
+    have been reused)."""
+    for name in ATTEMPT_FILES:
+        path = output_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
-    metrics = json.loads((earlier / "metrics.json").read_text())
+    metrics = read_metrics(earlier)
     why = "the same run is already done"
     if not cfg.arch.get("uses_width", True):
         why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
-    metrics["reused_from"] = str(earlier)
+    # Relative to this job's folder, so a sweep moved together with the run it reuses still finds it.
+    metrics["reused_from"] = os.path.relpath(earlier.resolve(), output_dir.resolve())
     write_json(output_dir / "metrics.json", metrics)
     log.info("not training %s: %s; its results are in %s", cfg.arch.name, why, earlier)
     return metrics["test/mse"]

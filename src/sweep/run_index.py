@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
+
+from src.sweep.run_files import DamagedFile, read_metrics
+
+log = logging.getLogger(__name__)
 
 # Top-level keys, and dotted keys inside them, that do not change what a run computes.
 NOT_IN_FINGERPRINT = [
@@ -40,7 +46,8 @@ def run_fingerprint(cfg: DictConfig) -> str:
 
 
 class RunIndex:
-    """``<root>/<fingerprint>.json`` names the directory of the finished run with that fingerprint."""
+    """``<root>/<fingerprint>.json`` names the directory of the finished run with that fingerprint,
+    relative to the index, so a log directory moved as a whole keeps its index valid."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -53,16 +60,29 @@ class RunIndex:
             yield
 
     def finished_run(self, fingerprint: str) -> Path | None:
+        """The finished run's directory, if its record and its metrics.json can be trusted: readable,
+        finite, and made by a run of this very fingerprint. Otherwise the run is trained again."""
         record = self.root / f"{fingerprint}.json"
         if not record.exists():
             return None
         try:
-            run_dir = Path(json.loads(record.read_text())["run_dir"])
-        except (ValueError, KeyError):
-            return None  # a damaged record: the run is simply trained again
-        return run_dir if (run_dir / "metrics.json").exists() else None
+            run_dir = Path(os.path.normpath(self.root / json.loads(record.read_text())["run_dir"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("the run index record %s is damaged: training the run again", record)
+            return None
+        if not (run_dir / "metrics.json").exists():
+            return None
+        try:
+            metrics = read_metrics(run_dir, "training the run again")
+        except DamagedFile as damaged:
+            log.warning("%s", damaged)
+            return None
+        if metrics["run"].get("fingerprint") != fingerprint:
+            log.warning("the run index points at %s, which now holds another run: training the run again", run_dir)
+            return None
+        return run_dir
 
     def record(self, fingerprint: str, run_dir: Path) -> None:
-        tmp = self.root / f"{fingerprint}.json.tmp"
-        tmp.write_text(json.dumps({"run_dir": str(run_dir)}))
+        tmp = self.root / f"{fingerprint}.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"run_dir": os.path.relpath(Path(run_dir).resolve(), self.root.resolve())}))
         tmp.replace(self.root / f"{fingerprint}.json")

@@ -2,57 +2,135 @@
 
 from __future__ import annotations
 
-import json
+import os
+import signal
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from src.config_checks import TRAIN_RULES, check
+from src.errors import UserError
+from src.sweep.orphan_guard import mark_sweep_process
+from src.sweep.run_files import DamagedFile, read_json, read_metrics
+
+
+def reused_run(job_dir: Path, metrics: dict) -> Path | None:
+    """The directory of the run a reused job points at (recorded relative to the job's folder)."""
+    reused = metrics.get("reused_from")
+    return Path(os.path.normpath(job_dir / reused)) if reused else None
+
+
+def job_row(sweep_dir: Path, job_dir: Path) -> dict:
+    row = {"job": str(job_dir.relative_to(sweep_dir))}
+    # An attempt clears failed.json before it starts, so one present means the latest attempt failed.
+    if (job_dir / "failed.json").exists():
+        try:
+            failure = read_json(job_dir / "failed.json", "re-run the sweep to retry the job")
+            note = failure.get("message", "")
+        except DamagedFile as damaged:
+            note = str(damaged)
+        return row | {"status": "failed", "note": note}
+    if (job_dir / "skipped.json").exists():
+        return row | {"status": "skipped", "note": read_json(job_dir / "skipped.json", "re-run the sweep")["reason"]}
+    if not (job_dir / "metrics.json").exists():
+        return row | {"status": "unfinished", "note": "no metrics.json: the job was interrupted"}
+    try:
+        metrics = read_metrics(job_dir)
+    except DamagedFile as damaged:
+        return row | {"status": "damaged", "note": str(damaged)}
+    reused = reused_run(job_dir, metrics)
+    shown = reused and (reused.relative_to(sweep_dir) if reused.is_relative_to(sweep_dir) else reused)
+    return row | {
+        "status": "reused" if reused else "trained",
+        "test_mse": metrics["test/mse"], "test_cosine": metrics["test/cosine"],
+        "lstsq_mse": metrics.get("baselines", {}).get("lstsq", {}).get("test/mse"),
+        "mean_vector_mse": metrics.get("baselines", {}).get("mean_vector", {}).get("test/mse"),
+        "note": f"same run as {shown}" if reused else "",
+    }
+
 
 def job_table(sweep_dir: Path) -> pd.DataFrame:
-    rows = []
-    for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml")):
-        job_dir = overrides.parent.parent
-        row = {"job": str(job_dir.relative_to(sweep_dir))}
-        if (job_dir / "failed.json").exists() and not (job_dir / "metrics.json").exists():
-            failure = json.loads((job_dir / "failed.json").read_text())
-            row.update(status="failed", note=f"{failure['error']}: {failure['message']}")
-        elif (job_dir / "skipped.json").exists():
-            row.update(status="skipped", note=json.loads((job_dir / "skipped.json").read_text())["reason"])
-        elif (job_dir / "metrics.json").exists():
-            metrics = json.loads((job_dir / "metrics.json").read_text())
-            reused = metrics.get("reused_from")
-            row.update(
-                status="reused" if reused else "trained",
-                test_mse=metrics["test/mse"], test_cosine=metrics["test/cosine"],
-                lstsq_mse=metrics["baselines"].get("lstsq", {}).get("test/mse"),
-                mean_vector_mse=metrics["baselines"]["mean_vector"]["test/mse"],
-                note=f"same run as {Path(reused).relative_to(sweep_dir) if Path(reused).is_relative_to(sweep_dir) else reused}"
-                if reused else "",
-            )
-        else:
-            row.update(status="unfinished", note="no metrics.json: the job was interrupted")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    sweep_dir = Path(sweep_dir)
+    return pd.DataFrame([job_row(sweep_dir, overrides.parent.parent)
+                         for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))])
+
+
+def print_summary(sweep_dir: Path, since: float | None = None) -> dict[str, int]:
+    """Print the job table, save it as summary.csv, and return the count of jobs per status. With
+    ``since`` (when this command started), also say how many finished jobs were done before it."""
+    table = job_table(sweep_dir)
+    if table.empty:
+        return {}
+    table.to_csv(sweep_dir / "summary.csv", index=False)
+    counts = table["status"].value_counts().to_dict()
+    with pd.option_context("display.width", 200, "display.max_colwidth", 100, "display.max_rows", 500):
+        print(table.drop(columns=[c for c in ("note",) if table[c].eq("").all()]).to_string(index=False))
+    line = f"sweep {sweep_dir}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    finished = table.loc[table["status"].isin(["trained", "reused"]), "job"]
+    earlier = sum((sweep_dir / job / "metrics.json").stat().st_mtime < since for job in finished) if since else 0
+    if earlier:
+        line += f" ({earlier} of them already done before this command, left as they were)"
+    print(line + f"; table in {sweep_dir / 'summary.csv'}")
+    return counts
 
 
 class SweepSummary(Callback):
-    """Prints the table, writes ``summary.csv`` in the sweep directory, and exits 1 if any job failed."""
+    """Checks the sweep's common settings before any job starts; at the end prints the table, writes
+    ``summary.csv`` in the sweep directory, and exits 1 if any job failed."""
+
+    # Of the sweep running in this process, for the interruption handler.
+    sweep_dir: Path | None = None
+    started: float | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        SweepSummary.sweep_dir, SweepSummary.started = Path(config.hydra.sweep.dir), time.time()
+        mark_sweep_process()
+        signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # SIGTERM then stops the workers as Ctrl-C does
+        try:
+            check(config, TRAIN_RULES)  # values common to every job; swept ones are checked in each job
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        table = job_table(sweep_dir)
-        if table.empty:
-            return
-        table.to_csv(sweep_dir / "summary.csv", index=False)
-        counts = table["status"].value_counts().to_dict()
-        with pd.option_context("display.width", 200, "display.max_colwidth", 80, "display.max_rows", 500):
-            print(table.drop(columns=[c for c in ("note",) if table[c].eq("").all()]).to_string(index=False))
-        print(f"sweep {sweep_dir}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-              + f"; table in {sweep_dir / 'summary.csv'}")
-        if counts.get("failed"):
-            print(f"{counts['failed']} job(s) failed: their failed.json says why; re-running the same "
-                  "command retries only them", file=sys.stderr)
+        counts = print_summary(sweep_dir, SweepSummary.started)
+        failed = counts.get("failed", 0) + counts.get("damaged", 0)
+        if failed:
+            print(f"{failed} job(s) failed: the table's note (and each failed.json) says why; re-running the "
+                  "same command retries only them", file=sys.stderr)
             sys.exit(1)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGTERM to the sweep's main process, raised as Ctrl-C's KeyboardInterrupt: joblib answers both
+    by stopping every worker."""
+
+
+def interrupt_on_sigterm(signum, frame) -> None:
+    raise SweepInterrupted()
+
+
+@contextmanager
+def summary_when_interrupted():
+    """Around train.py's main: Ctrl-C or SIGTERM ends with the table of what finished and one line on
+    how to go on, instead of a KeyboardInterrupt traceback."""
+    try:
+        yield
+    except KeyboardInterrupt as interruption:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the summary short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        how = "SIGTERM" if isinstance(interruption, SweepInterrupted) else "Ctrl-C"
+        sweep_dir = SweepSummary.sweep_dir
+        if sweep_dir is not None and sweep_dir.is_dir():
+            print_summary(sweep_dir, SweepSummary.started)
+            print(f"interrupted by {how}: finished jobs are kept; re-run the same command to train only the "
+                  "missing ones", file=sys.stderr)
+        else:
+            print(f"interrupted by {how}", file=sys.stderr)
+        sys.exit(130 if how == "Ctrl-C" else 143)

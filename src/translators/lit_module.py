@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 
-from src.errors import UserError
+from src.errors import RunFailed, UserError
 
 LOSSES = ("mse", "cosine", "mse+cosine")
 
@@ -79,6 +79,11 @@ class TranslatorModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         if self._train_rows:
             loss, mse, cosine = (self._train_sums / self._train_rows).unbind()
+            # One check per epoch (a per-step check would sync a GPU every step): the sums stay
+            # non-finite once any step's loss was, and the weights are ruined from then on.
+            if not torch.isfinite(loss):
+                raise RunFailed(f"training diverged in epoch {self.current_epoch + 1}: the training loss became "
+                                f"{loss.item()}; lower optimizer.lr")
             self.log_dict({"train/loss": loss, "train/mse": mse, "train/cosine": cosine})
 
     def validation_step(self, batch, batch_idx):

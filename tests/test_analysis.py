@@ -1,6 +1,7 @@
 """analyze.py over a real tiny sweep: every output written, Chroma filled once, identity perfect, noise at chance."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     assert first.returncode == 0, first.stderr
     out = log_dir / "analysis" / "tiny"
     assert str(out / "tables") in first.stdout and "left out 4 job(s)" in first.stdout
-    assert "minilm-to-minilm/linear-x1: failed" in first.stdout
+    assert re.search(r"minilm-to-minilm/linear-x1_[0-9a-f]{8}: failed", first.stdout)
 
     for name in TABLES:
         for suffix in (".csv", ".md"):
@@ -76,10 +77,17 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
         assert {name: store.count(name) for name in store.names()} == counts
 
 
+def job_folder(sweep_dir, prefix, pair="minilm-to-e5_small"):
+    """The folder of the sweep's job whose name starts with ``prefix`` (arch-x<width>; a fingerprint follows)."""
+    found = sorted((sweep_dir / "rotten_tomatoes" / pair).glob(f"{prefix}_*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def planted_run(sweep_dir, source_job, name, vectors, arch=None):
     """A copy of a real run whose translated test vectors are replaced: a translator we know the answer for."""
     job = sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / name
-    shutil.copytree(sweep_dir / "rotten_tomatoes" / "minilm-to-e5_small" / source_job, job)
+    shutil.copytree(job_folder(sweep_dir, source_job), job)
     metrics = json.loads((job / "metrics.json").read_text())
     metrics["run"].update(arch=arch or name, fingerprint=f"planted-{name}")
     (job / "metrics.json").write_text(json.dumps(metrics))
@@ -100,9 +108,14 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
     planted_run(planted, "mlp1-x1", "noise", noise)
     # the same arch and width again (as a seed or lr sweep makes): told apart by fingerprint
     planted_run(planted, "mlp1-x1", "mlp1-x1-again", noise, arch="mlp1")
+    # vectors overwritten with NaN after the run finished: left out and listed, never scored
+    planted_run(planted, "mlp1-x1", "broken", np.full(pair.native_b.shape, np.nan))
 
     cfg = compose_analyze(f"sweep_dir={planted}", f"paths.log_dir={tmp_path}", "figures.translators=[identity]")
-    results = analyze(cfg).results.set_index("translator")
+    analysis = analyze(cfg)
+    results = analysis.results.set_index("translator")
+    assert not any(label.startswith("broken") for label in results.index)
+    assert any("broken" in line and "NaN or infinite" in line for line in analysis.sweep.left_out)
     identity, noise = results.loc["identity-x1"], results.loc["noise-x1"]
     assert identity["test_mse"] == 0 and identity["test_cosine"] == pytest.approx(1)
     for metric in ("jaccard@3", "jaccard@5", "mutual_knn@5", "rbo@5", "top1_accuracy", "cka_linear", "cka_rbf",
@@ -177,8 +190,19 @@ def test_a_second_writer_of_the_chroma_store_gets_a_clear_error(tmp_path):
         store.sync("data.model", ["a", "b", "c"], np.eye(3, dtype=np.float32), [{"kind": "passage"}] * 3)
         with pytest.raises(UserError, match="another process is writing"):
             EmbeddingStore(tmp_path / "chroma", lock_timeout=0.1).__enter__()
-        # re-syncing the same ids adds nothing; a wrong dimension is refused, not mixed in
+        # re-syncing the same vectors adds nothing
         assert store.sync("data.model", ["a", "b", "c"], np.eye(3, dtype=np.float32), [{"kind": "passage"}] * 3) == 0
-        with pytest.raises(UserError, match="holds 3-d vectors, not 4-d"):
-            store.sync("data.model", ["d"], np.ones((1, 4), dtype=np.float32), [{"kind": "passage"}])
-        assert store.count("data.model") == 3
+
+
+def test_a_collection_whose_source_vectors_changed_is_rebuilt_not_trusted(tmp_path, caplog):
+    first, changed = np.eye(3, dtype=np.float32), np.eye(3, dtype=np.float32)[::-1].copy()
+    with EmbeddingStore(tmp_path / "chroma") as store:
+        store.sync("data.model", ["a", "b", "c"], first, [{"kind": "passage"}] * 3)
+        assert store.search("data.model", first[:1], 1) == [["a"]]
+        # same ids, other vectors (a run trained again, a file replaced): every vector is replaced
+        assert store.sync("data.model", ["a", "b", "c"], changed, [{"kind": "passage"}] * 3) == 3
+        assert store.search("data.model", first[:1], 1) == [["c"]]
+        assert "rebuilding data.model" in caplog.text
+        # and vectors of another dimension are never mixed in: they replace the old ones too
+        assert store.sync("data.model", ["d"], np.ones((1, 4), dtype=np.float32), [{"kind": "passage"}]) == 1
+        assert store.count("data.model") == 1

@@ -7,6 +7,7 @@ no collection has an embedding function, so Chroma never downloads its default m
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,7 +15,10 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
+from src.analysis.files import content_hash
 from src.errors import UserError
+
+log = logging.getLogger(__name__)
 
 NAME_PART = re.compile(r"[^a-zA-Z0-9_-]+")
 
@@ -59,20 +63,21 @@ class EmbeddingStore:
              documents: list[str] | None = None, description: dict | None = None) -> int:
         """Add the vectors whose ids the collection lacks; return how many were added.
 
-        Ids are stable text ids, so re-running adds no duplicates, and vectors already stored stay
-        as they are (an id's vector is a deterministic function of its text and the model or run).
+        Ids are stable text ids, so re-running adds no duplicates. The collection records a hash of
+        the vectors it was filled from: when the source's vectors have changed since (a run trained
+        again, a file replaced), the collection is rebuilt rather than trusted.
         """
         if len(ids) != len(vectors) or len(ids) != len(metadatas):
             raise ValueError(f"{len(ids)} ids, {len(vectors)} vectors and {len(metadatas)} metadatas for {name}")
+        digest = content_hash(vectors, extra=list(ids))
+        if name in self.names() and (self.client.get_collection(name).metadata or {}).get("vectors_hash") != digest:
+            log.warning("Chroma: rebuilding %s, whose stored vectors are not the source's current ones", name)
+            self.client.delete_collection(name)
         collection = self.client.get_or_create_collection(
-            name, embedding_function=None, metadata={**(description or {}), "dim": int(vectors.shape[1])},
+            name, embedding_function=None,
+            metadata={**(description or {}), "dim": int(vectors.shape[1]), "vectors_hash": digest},
             configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
         )
-        stored_dim = (collection.metadata or {}).get("dim")
-        if stored_dim is not None and int(stored_dim) != vectors.shape[1]:
-            raise UserError(f"Chroma collection {name!r} holds {stored_dim}-d vectors, not {vectors.shape[1]}-d: "
-                            f"the store {self.path} was filled by different models under the same names; "
-                            "move it aside or set chroma_dir=<new path>")
         present = set(collection.get(ids=list(ids), include=[])["ids"]) if collection.count() else set()
         missing = [i for i, text_id in enumerate(ids) if text_id not in present]
         batch = self.client.get_max_batch_size()

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from src.analysis.sweep_runs import Run
 from src.data.paired import PairedEmbeddings, load_paired_embeddings
 from src.errors import UserError
+from src.sweep.run_files import DamagedFile
 from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
 
 CLOSED_FORM = {"lstsq": LeastSquaresTranslator, "procrustes": ProcrustesTranslator}
@@ -97,15 +98,19 @@ def load_pair(run: Run, embedding_cache_dir: str) -> PairData:
 
 
 def translated_test(run: Run, pair: PairData) -> np.ndarray:
-    """The run's translated test vectors, checked to be row for row the pair's test texts."""
+    """The run's translated test vectors, checked to be finite and row for row the pair's test texts;
+    a DamagedFile (the run is left out of the analysis) otherwise."""
     folder = run.run_dir / "translated"
+    redo = "delete the job's folder and re-run its sweep"
     try:
         vectors = np.load(folder / "test.npy", allow_pickle=False)
+        ids = (folder / "test_ids.txt").read_text().split()
     except (OSError, ValueError) as error:
-        raise UserError(f"cannot read {folder / 'test.npy'} ({error}): re-run that job") from None
-    ids = (folder / "test_ids.txt").read_text().split()
+        raise DamagedFile(f"cannot read {folder / 'test.npy'} ({error}): {redo}") from None
     expected = pair.test_texts["id"].astype(str).tolist()
     if ids != expected or vectors.shape != pair.native_b.shape:
-        raise UserError(f"{folder} holds {vectors.shape[0]} vectors of shape {vectors.shape[1:]} for other "
-                        f"texts than the {len(expected)} test texts its config gives: re-run that job")
+        raise DamagedFile(f"{folder} holds {vectors.shape[0]} vectors of shape {vectors.shape[1:]} for other "
+                          f"texts than the {len(expected)} test texts its config gives: {redo}")
+    if not np.isfinite(vectors).all():
+        raise DamagedFile(f"{folder / 'test.npy'} holds NaN or infinite values: {redo}")
     return vectors

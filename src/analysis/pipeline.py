@@ -27,6 +27,7 @@ from src.analysis.search_comparison import (examples_markdown, reference_searche
 from src.analysis.sweep_runs import Run, SweepRuns, latest_sweep, load_sweep
 from src.analysis.tables import build_tables, write_tables
 from src.analysis.translation_metrics import translation_scores, untranslated_scores
+from src.sweep.run_files import DamagedFile
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def analyze(cfg: DictConfig) -> Analysis:
             references[pair_dir] = {k: v for k, v in reference.items() if k != "search"} | {
                 "search": reference["search"]["scores"]}
             scored = []
-            for candidate in candidates(runs, pair, cfg.baselines):
+            for candidate in candidates(runs, pair, cfg.baselines, sweep.left_out):
                 name = collection_name(tag, pair_name, file_name(candidate.label), candidate.fingerprint)
                 sync_translated(store, name, pair, candidate, model_a, model_b)
                 collections.append(name)
@@ -135,13 +136,22 @@ def analyze(cfg: DictConfig) -> Analysis:
     return analysis
 
 
-def candidates(runs: list[Run], pair: PairData, baselines) -> list[Candidate]:
+def candidates(runs: list[Run], pair: PairData, baselines, left_out: list[str]) -> list[Candidate]:
+    """The pair's translators. A run whose translated vectors are damaged is left out (and listed in
+    ``left_out``); the others go on."""
+    readable = []
+    for run in runs:
+        try:
+            readable.append((run, translated_test(run, pair)))
+        except DamagedFile as damaged:
+            log.warning("left out of the analysis: %s: %s", " ".join(run.jobs), damaged)
+            left_out.append(f"{' '.join(run.jobs)}: {damaged}")
     # A sweep over something other than arch and width (seed, lr) has several runs per label: the
     # fingerprint tells them apart, and their jobs column says which overrides made each.
-    repeated = {label for label, count in Counter(run.label for run in runs).items() if count > 1}
+    repeated = {label for label, count in Counter(run.label for run, _ in readable).items() if count > 1}
     found = [Candidate(f"{run.label}@{run.key[:6]}" if run.label in repeated else run.label, run.info["arch"],
-                       run.info.get("width"), "trained", translated_test(run, pair), run)
-             for run in runs]
+                       run.info.get("width"), "trained", vectors, run)
+             for run, vectors in readable]
     return found + [Candidate(f"{name} (closed form)", name, None, "closed form", pair.closed_form(name))
                     for name in baselines]
 

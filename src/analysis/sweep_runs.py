@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from src.errors import UserError
-from src.sweep.summary import job_table
+from src.sweep.run_files import DamagedFile, read_metrics
+from src.sweep.summary import job_table, reused_run
 
 # Files a trained run leaves behind; analysis needs every one of them.
 ARTIFACTS = ("metrics.json", "config.yaml", "split.csv", "translated/test.npy", "translated/test_ids.txt")
@@ -86,8 +86,8 @@ def load_sweep(sweep_dir: Path) -> SweepRuns:
         if status not in ("trained", "reused"):
             left_out.append(f"{job}: {status}" + (f" ({note})" if note else ""))
             continue
-        metrics = json.loads((sweep_dir / job / "metrics.json").read_text())
-        run_dir = Path(metrics.get("reused_from") or sweep_dir / job).resolve()
+        job_dir = sweep_dir / job
+        run_dir = (reused_run(job_dir, read_metrics(job_dir)) or job_dir).resolve()
         missing = [name for name in ARTIFACTS if not (run_dir / name).exists()]
         if missing:
             left_out.append(f"{job}: its run directory {run_dir} lacks {', '.join(missing)}")
@@ -95,8 +95,12 @@ def load_sweep(sweep_dir: Path) -> SweepRuns:
         if run_dir in runs:
             runs[run_dir].jobs.append(job)
             continue
-        runs[run_dir] = Run([job], run_dir, json.loads((run_dir / "metrics.json").read_text()),
-                            OmegaConf.load(run_dir / "config.yaml"))
+        try:
+            metrics = read_metrics(run_dir, "re-run the job that trained it")
+        except DamagedFile as damaged:
+            left_out.append(f"{job}: {damaged}")
+            continue
+        runs[run_dir] = Run([job], run_dir, metrics, OmegaConf.load(run_dir / "config.yaml"))
     if not runs:
         raise UserError(f"no finished run to analyse in {sweep_dir}: " + "; ".join(left_out + skipped))
     ordered = sorted(runs.values(), key=lambda r: (r.info["dataset"], r.pair, r.info["arch"], r.info.get("width") or 0))

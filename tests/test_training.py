@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from src.data.datamodule import PairedEmbeddingDataModule
@@ -51,3 +52,16 @@ def test_datamodule_serves_whole_batches_from_the_right_split(compose_train):
     groups = paired.dataset.texts["group"]
     assert not set(groups[paired.split == "val"]) & set(groups[paired.split == "test"])
     assert (paired.split == "val").any()
+
+
+def test_a_smoke_run_finishes(compose_train):
+    metrics = train(compose_train(*TINY, "debug=fdr"))  # one batch, no checkpoint, nothing logged
+    assert metrics["test/mse"] > 0
+
+
+def test_diverged_training_is_a_failure_not_a_result(compose_train, tmp_path):
+    from src.errors import RunFailed
+
+    with pytest.raises(RunFailed, match="diverged.*lower optimizer.lr"):
+        train(compose_train(*TINY, "optimizer.lr=1e8", "trainer.max_epochs=3"))
+    assert not (tmp_path / "metrics.json").exists()

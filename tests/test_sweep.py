@@ -78,6 +78,13 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
     summary = pd.read_csv(tmp_path / "first" / "summary.csv")
     assert sorted(summary["status"]) == ["reused", "trained", "trained", "trained"]
 
+    # Re-run in place: the job that reuses linear is not rewritten either.
+    before = tree(tmp_path / "first")
+    again = sweep(["arch=linear,mlp1", "width=1,2"], cli_env, tmp_path, "first")
+    assert again.returncode == 0, again.stderr
+    assert tree(tmp_path / "first") == before
+    assert "(4 of them already done before this command" in again.stdout
+
     second = sweep(["arch=linear,mlp1", "width=1,2"], cli_env, tmp_path, "second")
     assert second.returncode == 0, second.stderr
     summary = pd.read_csv(tmp_path / "second" / "summary.csv")

@@ -16,8 +16,9 @@ from src.cli import in_multirun, set_project_env
 from src.config_checks import TRAIN_RULES, check
 from src.errors import UserError, user_facing
 from src.sweep.orphan_guard import exit_when_orphaned
-from src.sweep.run_files import read_metrics, write_json
+from src.sweep.run_files import DamagedFile, read_metrics, write_json
 from src.sweep.run_index import RunIndex, run_fingerprint
+from src.sweep.summary import reused_run
 from src.training import train
 
 log = logging.getLogger(__name__)
@@ -43,15 +44,18 @@ def run_job(cfg: DictConfig) -> float:
         check(cfg, TRAIN_RULES)
         if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
             reason = f"model_a and model_b are both {cfg.model_a.name!r}"
-            write_json(output_dir / "skipped.json", {"reason": reason})
+            if not (output_dir / "skipped.json").exists():  # a re-run in place rewrites nothing
+                write_json(output_dir / "skipped.json", {"reason": reason})
             log.info("skipping: %s", reason)
             return math.nan
         fingerprint = run_fingerprint(cfg)
         index = RunIndex(Path(cfg.paths.log_dir) / "train" / "index")
         with index.claim(fingerprint):
             earlier = index.finished_run(fingerprint) if cfg.get("resume", True) else None
-            if earlier is not None and earlier.resolve() == output_dir.resolve():
-                log.info("%s is already done in %s: nothing to train", cfg.arch.name, output_dir)
+            # Done in this very folder, or recorded here as reused from where it was done: a re-run in place.
+            if earlier is not None and (earlier.resolve() == output_dir.resolve()
+                                        or already_points_at(output_dir, earlier)):
+                log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, earlier)
                 return read_metrics(earlier)["test/mse"]
             clear_attempt(output_dir)
             if earlier is not None:
@@ -84,6 +88,15 @@ def clear_attempt(output_dir: Path) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+def already_points_at(output_dir: Path, earlier: Path) -> bool:
+    """Whether this job's folder already records that it reuses ``earlier`` (a re-run in place)."""
+    try:
+        reused = reused_run(output_dir, read_metrics(output_dir))
+    except DamagedFile:
+        return False
+    return reused is not None and reused.resolve() == earlier.resolve()
 
 
 def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:

@@ -20,7 +20,8 @@ from src.data.datamodule import PairedEmbeddingDataModule
 from src.data.paired import load_paired_embeddings, split_table
 from src.errors import RunFailed
 from src.sweep.run_files import non_finite, write_json
-from src.translators.baselines import baseline_scores
+from src.analysis.files import cached_json, content_hash
+from src.translators.baselines import baseline_scores, closed_form_maps
 from src.translators.lit_module import TranslatorModule
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     metrics = {
         "test/mse": tested["test/mse"],
         "test/cosine": tested["test/cosine"],
-        "baselines": baseline_scores(train_pairs.source, train_pairs.target, val_pairs.source, val_pairs.target,
-                                     test_pairs.source, test_pairs.target),
+        "baselines": baselines(cfg, train_pairs, val_pairs, test_pairs),
         "run": {
             "dataset": cfg.dataset.name,
             "model_a": cfg.model_a.name,
@@ -127,6 +127,18 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
+
+
+def baselines(cfg: DictConfig, train_pairs, val_pairs, test_pairs) -> dict:
+    """The references of metrics.json, fitted once per pair and split: every job of a sweep over one
+    pair reads the scores the first one stored (keyed by a hash of the vectors and the maps' configs)."""
+    splits = (train_pairs.source, train_pairs.target, val_pairs.source, val_pairs.target, test_pairs.source,
+              test_pairs.target)
+    configs = OmegaConf.to_container(cfg.closed_form, resolve=True)
+    key = content_hash(*(t.numpy() for t in splits), extra=configs)
+    in_dim, out_dim = train_pairs.source.shape[1], train_pairs.target.shape[1]
+    return cached_json(Path(cfg.paths.log_dir) / "train" / "baselines" / f"{key}.json", key,
+                       lambda: baseline_scores(*splits, closed_form_maps(cfg.closed_form, in_dim, out_dim)))
 
 
 def check_training(trainer: pl.Trainer, untrained_val_mse: float) -> None:

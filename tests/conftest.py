@@ -48,6 +48,7 @@ def compose_train(tmp_path, embedding_cache_dir):
             cfg = compose("train", overrides=["logger=none", *overrides])
         with open_dict(cfg):
             cfg.paths.output_dir = str(output_dir or tmp_path)
+            cfg.paths.log_dir = str(tmp_path)  # shared stores (the baselines' cache) stay in the test's folder
             cfg.paths.embedding_cache_dir = str(embedding_cache_dir)
             cfg.trainer.accelerator = "cpu"
             cfg.trainer.enable_progress_bar = False

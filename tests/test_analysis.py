@@ -38,6 +38,14 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     assert sorted(mse["translator"]) == ["linear", "lstsq (closed form)", "mlp1-x1", "mlp1-x2",
                                          "procrustes (closed form)"]
     assert set(mse["pair"]) == {"minilm-to-e5_small"}
+    # The aggregate follows the ks the analysis ran with (retrieval.k=3, metrics.knn_ks=[3,5]), not @10.
+    aggregate = pd.read_csv(out / "tables" / "aggregate.csv")
+    for metric in ("jaccard@3", "jaccard@5", "rbo@3", "rbo@5", "ndcg@3_retention", "ndcg@3_gap_closed", "top3_jaccard"):
+        assert aggregate[f"{metric}_mean"].notna().any(), metric
+    header = (out / "tables" / "aggregate.md").read_text().splitlines()[0]
+    assert "jaccard@3" in header and "jaccard@5" in header and "ndcg@3_retention" in header
+    report = (out / "report" / "report.md").read_text()
+    assert "Jaccard@3" in report and "Jaccard@5" in report and r"RBO\_ext@5" in report  # Markdown escapes _
     summary = json.loads((out / "analysis.json").read_text())
     trained = [r for r in summary["results"] if r["kind"] == "trained"]
     for result in trained:  # the analysis' own MSE agrees with what training wrote
@@ -206,3 +214,16 @@ def test_a_collection_whose_source_vectors_changed_is_rebuilt_not_trusted(tmp_pa
         # and vectors of another dimension are never mixed in: they replace the old ones too
         assert store.sync("data.model", ["d"], np.ones((1, 4), dtype=np.float32), [{"kind": "passage"}]) == 1
         assert store.count("data.model") == 1
+
+
+@pytest.mark.slow
+def test_the_analysis_closed_form_maps_follow_the_arch_configs(tiny_sweep):
+    _, sweep_dir, _ = tiny_sweep
+    run = load_sweep(sweep_dir).runs[0]
+    default, edited = compose_analyze(), compose_analyze("closed_form.lstsq.net.alphas=[1000.0]")
+    vectors = [load_pair(run, cfg.paths.embedding_cache_dir).closed_form("lstsq", cfg.closed_form.lstsq)
+               for cfg in (default, edited)]
+    assert not np.allclose(*vectors)
+    # so strong a ridge leaves little but the intercept: every prediction near the mean target vector
+    assert np.linalg.norm(vectors[1] - vectors[1].mean(axis=0), axis=1).mean() < 0.2 * np.linalg.norm(
+        vectors[0] - vectors[0].mean(axis=0), axis=1).mean()

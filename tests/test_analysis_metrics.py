@@ -18,6 +18,7 @@ from src.analysis.neighbours import (
     knn_indices,
     mutual_knn,
     neighbourhood_agreement,
+    normalised_truncated_rbo,
     rank_biased_overlap,
 )
 from src.analysis.retrieval_metrics import chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard
@@ -80,25 +81,58 @@ def test_set_overlaps_by_hand():
     assert mutual_knn(ref, cand) == pytest.approx((2 / 3 + 0) / 2)
 
 
-def test_rank_biased_overlap_by_hand():
+def test_normalised_truncated_rbo_by_hand():
     ref = torch.tensor([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
     cand = torch.tensor([[2, 1, 4], [1, 2, 3], [4, 5, 6]])
     # Row 0 with p = 0.5: A_1 = 0, A_2 = 2/2, A_3 = 2/3, weights 1, 1/2, 1/4 (sum 7/4):
     # (0 + 1/2 + 1/6) / (7/4) = 8/21. Row 1 is identical (1), row 2 disjoint (0).
-    assert rank_biased_overlap(ref, cand, p=0.5) == pytest.approx((8 / 21 + 1 + 0) / 3)
+    assert normalised_truncated_rbo(ref, cand, p=0.5) == pytest.approx((8 / 21 + 1 + 0) / 3)
 
 
-def test_rank_biased_overlap_matches_its_definition():
+def test_rank_biased_overlap_by_hand():
+    ref = torch.tensor([[1, 2, 3], [1, 2, 3], [1, 2, 3]])
+    cand = torch.tensor([[2, 1, 4], [1, 2, 3], [4, 5, 6]])
+    # RBO_ext, row 0 with p = 0.5: A_3 p^3 + (1-p)/p (A_1 p + A_2 p^2 + A_3 p^3)
+    # = (2/3)/8 + (0 + 1/4 + (2/3)/8) = 5/12. Row 1 is identical (1), row 2 disjoint (0).
+    assert rank_biased_overlap(ref, cand, p=0.5) == pytest.approx((5 / 12 + 1 + 0) / 3, abs=1e-12)
+
+
+# RBO_ext of known lists as the `rbo` package (0.1.3, RankingSimilarity(S, T).rbo(p=p, ext=True)),
+# an implementation independent of ours, computes it. Recorded rather than imported: rbo pins numpy < 2.
+RBO_PACKAGE = [
+    ([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], 0.9, 0.7377750000000001),
+    ([1, 2, 3, 4, 5], [2, 1, 6, 7, 3], 0.9, 0.57411),
+    (list("abcdefghij"), list("cbaxyzdefq"), 0.9, 0.5709772207928572),
+    (list("abcdefghij"), list("cbaxyzdefq"), 0.8, 0.5257939724190477),
+    ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], 0.9, 1.0),
+    ([1, 2, 3], [4, 5, 6], 0.9, 0.0),
+]
+
+
+@pytest.mark.parametrize("first, second, p, expected", RBO_PACKAGE)
+def test_rank_biased_overlap_equals_the_rbo_package(first, second, p, expected):
+    codes = {item: i for i, item in enumerate(dict.fromkeys(first + second))}
+    ref, cand = torch.tensor([[codes[x] for x in first]]), torch.tensor([[codes[x] for x in second]])
+    assert rank_biased_overlap(ref, cand, p=p) == pytest.approx(expected, abs=1e-9)
+
+
+def prefix_agreements(a, b):
+    return [len(set(a[:d]) & set(b[:d])) / d for d in range(1, len(a) + 1)]
+
+
+def test_both_rbo_variants_match_their_definitions():
     generator = torch.Generator().manual_seed(0)
     ref = torch.stack([torch.randperm(12, generator=generator)[:6] for _ in range(40)])
     cand = torch.stack([torch.randperm(12, generator=generator)[:6] for _ in range(40)])
-    p = 0.8
-    per_row = []
+    p, k = 0.8, 6
+    normalised, extrapolated = [], []
     for a, b in zip(ref.tolist(), cand.tolist()):
-        agreement = [len(set(a[:d]) & set(b[:d])) / d for d in range(1, 7)]
-        weights = [p ** (d - 1) for d in range(1, 7)]
-        per_row.append(sum(w * x for w, x in zip(weights, agreement)) / sum(weights))
-    assert rank_biased_overlap(ref, cand, p=p) == pytest.approx(np.mean(per_row))
+        agreement = prefix_agreements(a, b)
+        weights = [p ** (d - 1) for d in range(1, k + 1)]
+        normalised.append(sum(w * x for w, x in zip(weights, agreement)) / sum(weights))
+        extrapolated.append(agreement[-1] * p ** k + (1 - p) / p * sum(x * p ** d for d, x in enumerate(agreement, 1)))
+    assert normalised_truncated_rbo(ref, cand, p=p) == pytest.approx(np.mean(normalised), abs=1e-12)
+    assert rank_biased_overlap(ref, cand, p=p) == pytest.approx(np.mean(extrapolated), abs=1e-12)
 
 
 def test_knn_edit_distance_by_hand():
@@ -144,6 +178,7 @@ def test_identical_spaces_agree_perfectly():
         assert scores[f"jaccard@{k}"] == 1.0
         assert scores[f"mutual_knn@{k}"] == 1.0
         assert scores[f"rbo@{k}"] == pytest.approx(1.0)
+        assert scores[f"rbo_normalised@{k}"] == pytest.approx(1.0)
         assert scores[f"knn_edit_distance@{k}"] == 0.0
 
 
@@ -162,6 +197,7 @@ def test_prefix_scores_equal_a_direct_search_at_that_k():
     nn_ref, nn_cand = knn_indices(reference, 3), knn_indices(candidate, 3)
     assert scores["jaccard@3"] == pytest.approx(jaccard_at_k(nn_ref, nn_cand))
     assert scores["rbo@3"] == pytest.approx(rank_biased_overlap(nn_ref, nn_cand))
+    assert scores["rbo_normalised@3"] == pytest.approx(normalised_truncated_rbo(nn_ref, nn_cand))
     assert scores["knn_edit_distance@3"] == pytest.approx(knn_edit_distance(nn_ref, nn_cand))
 
 

@@ -7,9 +7,16 @@ import torch
 
 from src.analysis.regression import mean_vector_scores, regression_scores
 from src.errors import UserError
-from src.translators.baselines import baseline_scores
-from src.translators.closed_form import DEFAULT_ALPHAS, LeastSquaresTranslator, ProcrustesTranslator
+from omegaconf import OmegaConf
+
+from src.cli import ROOT
+from src.translators.baselines import baseline_scores, closed_form_maps
+from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
 from src.translators.linear import LinearTranslator
+
+# The one source of the closed-form maps' settings: the arch files that arch=lstsq / procrustes train.
+CLOSED_FORM = {name: OmegaConf.load(ROOT / "conf" / "arch" / f"{name}.yaml") for name in ("lstsq", "procrustes")}
+ALPHAS = tuple(CLOSED_FORM["lstsq"].net.alphas)
 
 F64 = torch.float64
 DIMS = [(6, 11), (11, 6), (9, 9)]  # d_A < d_B, d_A > d_B, equal
@@ -26,8 +33,13 @@ def semi_orthogonal(g, d_b, d_a):
     return torch.linalg.qr(randn(g, d_a, d_b)).Q.T
 
 
-def lstsq(d_a, d_b, **kwargs):
-    return LeastSquaresTranslator(d_a, d_b, **kwargs).double()
+def lstsq(d_a, d_b, alphas=ALPHAS):
+    return LeastSquaresTranslator(d_a, d_b, alphas).double()
+
+
+def baselines(x_train, y_train, x_val, y_val, x_test, y_test, configs=CLOSED_FORM):
+    maps = closed_form_maps(configs, x_train.shape[1], y_train.shape[1])
+    return baseline_scores(x_train, y_train, x_val, y_val, x_test, y_test, maps)
 
 
 def procrustes(d_a, d_b):
@@ -59,7 +71,7 @@ def test_lstsq_without_noise_chooses_no_ridge_and_is_exact():
     model = lstsq(12, 7)
     info = model.fit(x_train, y_train := x_train @ weight.T + bias, x_val, x_val @ weight.T + bias)
     assert info["alpha"] == 0.0 == float(model.alpha)
-    assert list(info["val_mse"]) == [str(a) for a in DEFAULT_ALPHAS]
+    assert list(info["val_mse"]) == [str(a) for a in ALPHAS]
     assert info["val_mse"]["0.0"] < 1e-24 < info["val_mse"]["0.0001"]
     json.dumps(info)  # goes into metrics.json
     torch.testing.assert_close(model.map.weight, weight, atol=1e-10, rtol=0)
@@ -187,7 +199,7 @@ def test_lstsq_beats_procrustes_on_a_non_orthogonal_map():
 def test_fitted_map_loads_into_the_linear_translator():
     g = torch.Generator().manual_seed(8)
     x, y = randn(g, 50, 6).float(), randn(g, 50, 4).float()
-    for model in (LeastSquaresTranslator(6, 4), ProcrustesTranslator(6, 4)):
+    for model in (LeastSquaresTranslator(6, 4, ALPHAS), ProcrustesTranslator(6, 4)):
         model.fit(x, y, x, y)
         assert model.map.weight.dtype == torch.float32
         linear = LinearTranslator(6, 4)
@@ -200,7 +212,7 @@ def test_baseline_scores_with_different_dims():
     weight = randn(g, 12, 8)
     x_train, x_val, x_test = (randn(g, n, 8).float() for n in (400, 100, 100))
     y_train, y_val, y_test = (x @ weight.T.float() + 1 for x in (x_train, x_val, x_test))
-    scores = baseline_scores(x_train, y_train, x_val, y_val, x_test, y_test)
+    scores = baselines(x_train, y_train, x_val, y_val, x_test, y_test)
     assert list(scores) == ["mean_vector", "identity", "lstsq", "procrustes"]
     assert "skipped" in scores["identity"] and "d_A != d_B" in scores["identity"]["skipped"]
     floor = mean_vector_scores(y_train, y_test)
@@ -214,7 +226,7 @@ def test_baseline_scores_with_different_dims():
 def test_identity_is_perfect_when_the_spaces_are_the_same():
     g = torch.Generator().manual_seed(10)
     x_train, x_val, x_test = (randn(g, n, 8).float() for n in (400, 100, 100))
-    scores = baseline_scores(x_train, x_train, x_val, x_val, x_test, x_test)
+    scores = baselines(x_train, x_train, x_val, x_val, x_test, x_test)
     assert scores["identity"] == {"test/mse": 0.0, "test/cosine": pytest.approx(1.0)}
     for name in ("lstsq", "procrustes"):
         assert scores[name]["test/mse"] < 1e-10 and scores[name]["test/cosine"] == pytest.approx(1.0)
@@ -222,7 +234,7 @@ def test_identity_is_perfect_when_the_spaces_are_the_same():
     assert scores["mean_vector"]["test/mse"] > 0.5
 
 
-@pytest.mark.parametrize("make", [LeastSquaresTranslator, ProcrustesTranslator])
+@pytest.mark.parametrize("make", [lambda d_a, d_b: LeastSquaresTranslator(d_a, d_b, ALPHAS), ProcrustesTranslator])
 @pytest.mark.parametrize("shapes, message", [
     (((10, 6), (9, 4), (5, 6), (5, 4)), "10 source rows but 9 target rows"),
     (((10, 5), (10, 4), (5, 6), (5, 4)), "dims are 5 -> 4"),
@@ -240,6 +252,15 @@ def test_mismatched_shapes_raise_user_error(make, shapes, message):
 def test_baseline_scores_and_alphas_raise_user_error():
     x, y = torch.randn(10, 6), torch.randn(10, 4)
     with pytest.raises(UserError, match="test: 10 source rows but 9"):
-        baseline_scores(x, y, x, y, x, y[:9])
+        baselines(x, y, x, y, x, y[:9])
     with pytest.raises(UserError, match="alphas"):
         LeastSquaresTranslator(6, 4, alphas=(0.0, -1.0))
+
+
+def test_the_baselines_use_the_grid_of_the_arch_config():
+    g = torch.Generator().manual_seed(11)
+    x_train, x_val, x_test = (randn(g, n, 8).float() for n in (60, 30, 30))
+    y_train, y_val, y_test = (x @ randn(g, 8, 5).float() + randn(g, len(x), 5).float() for x in (x_train, x_val, x_test))
+    edited = {**CLOSED_FORM, "lstsq": OmegaConf.merge(CLOSED_FORM["lstsq"], {"net": {"alphas": [7.5]}})}
+    assert baselines(x_train, y_train, x_val, y_val, x_test, y_test, edited)["lstsq"]["alpha"] == 7.5
+    assert baselines(x_train, y_train, x_val, y_val, x_test, y_test)["lstsq"]["alpha"] in ALPHAS

@@ -65,3 +65,17 @@ def test_diverged_training_is_a_failure_not_a_result(compose_train, tmp_path):
     with pytest.raises(RunFailed, match="diverged.*lower optimizer.lr"):
         train(compose_train(*TINY, "optimizer.lr=1e8", "trainer.max_epochs=3"))
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_the_baselines_follow_the_arch_configs_and_are_fitted_once_per_pair(compose_train, tmp_path):
+    edited = train(compose_train(*TINY, "trainer.max_epochs=1", "closed_form.lstsq.net.alphas=[7.5]",
+                                 output_dir=tmp_path / "edited"))
+    assert edited["baselines"]["lstsq"]["alpha"] == 7.5
+    first = train(compose_train(*TINY, "trainer.max_epochs=1", output_dir=tmp_path / "a"))
+    assert first["baselines"]["lstsq"]["alpha"] != 7.5
+    assert first["baselines"]["lstsq"]["test/mse"] != edited["baselines"]["lstsq"]["test/mse"]
+    stored = sorted((tmp_path / "train" / "baselines").glob("*.json"))
+    assert len(stored) == 2  # one per (pair and split, closed-form settings)
+    second = train(compose_train(*TINY, "arch=mlp1", "trainer.max_epochs=1", output_dir=tmp_path / "b"))
+    assert second["baselines"] == first["baselines"]
+    assert sorted((tmp_path / "train" / "baselines").glob("*.json")) == stored  # read back, not refitted

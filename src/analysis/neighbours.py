@@ -89,12 +89,8 @@ def mutual_knn(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
     return float((_overlap(nn_ref, nn_cand) / nn_ref.shape[1]).mean())
 
 
-def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
-    """Normalised truncated RBO, mean over rows: agreement at the top of the lists weighs most.
-
-    Per row, sum_d p^(d-1) A_d / sum_d p^(d-1) over d = 1..k, with A_d the overlap of the two
-    top-d prefixes divided by d. Identical lists score 1, disjoint lists 0.
-    """
+def _prefix_agreement(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    """(n, k) float64: A_d = |top-d of ref ∩ top-d of cand| / d for d = 1..k, per row."""
     nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
     k = nn_ref.shape[1]
     # An item at ref position a and cand position b joins both prefixes at depth max(a, b) + 1, so
@@ -103,8 +99,32 @@ def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 
     shared = matches.any(dim=2).double()
     depth = torch.maximum(torch.arange(k), matches.byte().argmax(dim=2))
     new_at_depth = torch.zeros(nn_ref.shape, dtype=torch.float64).scatter_add_(1, depth, shared)
-    agreement = new_at_depth.cumsum(dim=1) / torch.arange(1, k + 1, dtype=torch.float64)
-    weights = torch.tensor(p, dtype=torch.float64) ** torch.arange(k, dtype=torch.float64)
+    return new_at_depth.cumsum(dim=1) / torch.arange(1, k + 1, dtype=torch.float64)
+
+
+def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
+    """RBO_ext of Webber, Moffat & Zobel (2010, eq. 32) for two lists of length k, mean over rows.
+
+    RBO_ext = A_k p^k + (1 - p) / p · sum_{d=1..k} A_d p^d, with A_d the overlap of the two top-d
+    prefixes divided by d: the extrapolation that assumes the agreement seen at depth k goes on.
+    This is the RBO the ``rbo`` package, ir-measures and papers report. Identical lists score 1,
+    disjoint lists 0.
+    """
+    agreement = _prefix_agreement(nn_ref, nn_cand)
+    k = agreement.shape[1]
+    powers = torch.tensor(p, dtype=torch.float64) ** torch.arange(1, k + 1, dtype=torch.float64)
+    per_row = agreement[:, -1] * powers[-1] + (1 - p) / p * (agreement @ powers)
+    return float(per_row.mean())
+
+
+def normalised_truncated_rbo(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
+    """sum_d p^(d-1) A_d / sum_d p^(d-1) over d = 1..k, mean over rows (reported as rbo_normalised@k).
+
+    A weighted mean of the prefix agreements; not Webber et al.'s RBO (see rank_biased_overlap),
+    so its numbers cannot be compared with published RBO values. Kept for earlier analyses.
+    """
+    agreement = _prefix_agreement(nn_ref, nn_cand)
+    weights = torch.tensor(p, dtype=torch.float64) ** torch.arange(agreement.shape[1], dtype=torch.float64)
     return float(((agreement @ weights) / weights.sum()).mean())
 
 
@@ -165,6 +185,7 @@ def neighbourhood_agreement(
         scores[f"jaccard@{k}"] = jaccard_at_k(ref, cand)
         scores[f"mutual_knn@{k}"] = mutual_knn(ref, cand)
         scores[f"rbo@{k}"] = rank_biased_overlap(ref, cand, p=rbo_p)
+        scores[f"rbo_normalised@{k}"] = normalised_truncated_rbo(ref, cand, p=rbo_p)
         scores[f"knn_edit_distance@{k}"] = knn_edit_distance(ref, cand)
         scores[f"chance_jaccard@{k}"] = chance_jaccard(reference.shape[0] - 1, k)
     return scores

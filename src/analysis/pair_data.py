@@ -16,9 +16,7 @@ from src.analysis.sweep_runs import Run
 from src.data.paired import PairedEmbeddings, load_paired_embeddings
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
-from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
-
-CLOSED_FORM = {"lstsq": LeastSquaresTranslator, "procrustes": ProcrustesTranslator}
+from src.translators.baselines import closed_form_maps
 
 
 def data_tag(run_cfg: DictConfig) -> str:
@@ -68,13 +66,14 @@ class PairData:
                  for q, passages in self.paired.dataset.relevance.items() if q in test_ids}
         return {q: ps for q, ps in pairs.items() if ps}
 
-    def closed_form(self, name: str) -> np.ndarray:
-        """Test vectors translated by a closed-form map fitted here on the training split (lstsq picks
-        its ridge strength on validation), so every pair has them whatever the sweep trained."""
+    def closed_form(self, name: str, config: DictConfig) -> np.ndarray:
+        """Test vectors translated by a closed-form map (``config``: its conf/arch file) fitted here on
+        the training split (lstsq picks its ridge strength on validation), so every pair has them
+        whatever the sweep trained."""
         if name not in self._closed_form:
             x = {s: torch.from_numpy(self.paired.source[self.paired.rows(s)]).double() for s in ("train", "val")}
             y = {s: torch.from_numpy(self.paired.target[self.paired.rows(s)]).double() for s in ("train", "val")}
-            translator = CLOSED_FORM[name](x["train"].shape[1], y["train"].shape[1]).double()
+            translator = closed_form_maps({name: config}, x["train"].shape[1], y["train"].shape[1])[name].double()
             translator.fit(x["train"], y["train"], x["val"], y["val"])
             with torch.no_grad():
                 self._closed_form[name] = translator(torch.from_numpy(self.native_a).double()).float().numpy()

@@ -27,6 +27,7 @@ from src.analysis.search_comparison import (examples_markdown, reference_searche
 from src.analysis.sweep_runs import Run, SweepRuns, latest_sweep, load_sweep
 from src.analysis.tables import build_tables, write_tables
 from src.analysis.translation_metrics import translation_scores, untranslated_scores
+from src.errors import UserError
 from src.sweep.run_files import DamagedFile
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def analyze(cfg: DictConfig) -> Analysis:
             references[pair_dir] = {k: v for k, v in reference.items() if k != "search"} | {
                 "search": reference["search"]["scores"]}
             scored = []
-            for candidate in candidates(runs, pair, cfg.baselines, sweep.left_out):
+            for candidate in candidates(runs, pair, cfg, sweep.left_out):
                 name = collection_name(tag, pair_name, file_name(candidate.label), candidate.fingerprint)
                 sync_translated(store, name, pair, candidate, model_a, model_b)
                 collections.append(name)
@@ -136,7 +137,7 @@ def analyze(cfg: DictConfig) -> Analysis:
     return analysis
 
 
-def candidates(runs: list[Run], pair: PairData, baselines, left_out: list[str]) -> list[Candidate]:
+def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[str]) -> list[Candidate]:
     """The pair's translators. A run whose translated vectors are damaged is left out (and listed in
     ``left_out``); the others go on."""
     readable = []
@@ -152,8 +153,16 @@ def candidates(runs: list[Run], pair: PairData, baselines, left_out: list[str]) 
     found = [Candidate(f"{run.label}@{run.key[:6]}" if run.label in repeated else run.label, run.info["arch"],
                        run.info.get("width"), "trained", vectors, run)
              for run, vectors in readable]
-    return found + [Candidate(f"{name} (closed form)", name, None, "closed form", pair.closed_form(name))
-                    for name in baselines]
+    return found + [Candidate(f"{name} (closed form)", name, None, "closed form",
+                              pair.closed_form(name, closed_form_config(cfg, name)))
+                    for name in cfg.baselines]
+
+
+def closed_form_config(cfg: DictConfig, name: str) -> DictConfig:
+    if name not in cfg.closed_form:
+        raise UserError(f"baselines names {name!r}, which is not a closed-form map: use some of "
+                        f"{sorted(cfg.closed_form)}")
+    return cfg.closed_form[name]
 
 
 def search_sets(pair: PairData) -> tuple[list[str], list[str]]:

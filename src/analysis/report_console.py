@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from src.analysis.tables import in_pattern_order
+
 
 def print_summary(analysis, wandb_dir: str | None = None) -> None:
     results = analysis.results
-    shown = [c for c in ("pair", "translator", "test_mse", "test_cosine", "jaccard@10", "cka_linear", "top1_accuracy",
-                         "ndcg@10_retention", "ndcg@10_gap_closed") if c in results]
+    shown = ["pair", "translator"] + in_pattern_order(results.columns, [
+        "test_mse", "test_cosine", r"jaccard@\d+", "cka_linear", "top1_accuracy", r"ndcg@\d+_retention",
+        r"ndcg@\d+_gap_closed"])
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", "{:.4g}".format):
         print(results[shown].to_string(index=False))
     out = analysis.output_dir

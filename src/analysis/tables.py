@@ -11,14 +11,24 @@ import pandas as pd
 from src.analysis.files import write_if_changed
 
 ID = ["dataset", "pair", "translator", "kind"]
-# What the aggregate table summarises across pairs; each is comparable between pairs (raw MSE is not:
-# it depends on the target model's scale, so it enters as a ratio to the pair's least-squares map).
-AGGREGATED = ["mse_vs_lstsq", "test_cosine", "jaccard@10", "rbo@10", "cka_linear", "cka_rbf", "top1_accuracy",
-              "recall@10_retention", "ndcg@10_retention", "ndcg@10_gap_closed", "top10_jaccard"]
+# What the aggregate table summarises across pairs, as patterns: every k the analysis was run with
+# (metrics.knn_ks, retrieval.k) gets its column. Each is comparable between pairs (raw MSE is not: it
+# depends on the target model's scale, so it enters as a ratio to the pair's least-squares map).
+AGGREGATED = ["mse_vs_lstsq", "test_cosine", r"jaccard@\d+", r"rbo@\d+", "cka_linear", "cka_rbf", "top1_accuracy",
+              r"recall@\d+_retention", r"ndcg@\d+_retention", r"ndcg@\d+_gap_closed", r"top\d+_jaccard"]
 
 
 def columns_like(frame: pd.DataFrame, *patterns: str) -> list[str]:
     return [c for c in frame.columns if any(re.fullmatch(p, c) for p in patterns)]
+
+
+def in_pattern_order(columns, patterns: list[str]) -> list[str]:
+    """The columns matching each pattern, pattern by pattern, smaller k first within one."""
+    def k_of(column: str) -> int:
+        found = re.search(r"\d+", column)
+        return int(found.group()) if found else 0
+
+    return [c for p in patterns for c in sorted((c for c in columns if re.fullmatch(p, c)), key=k_of)]
 
 
 def with_mse_ratio(results: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +45,7 @@ def build_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "mse": results[ID + columns_like(results, "width", "hidden", "parameters", "test_mse", "mse_vs_lstsq",
                                          "test_cosine", r"(mean_vector|identity)_(mse|cosine)", "run_dir")],
         "mse_by_pair": by_pair(results, "test_mse"),
-        "knn": results[ID + columns_like(results, r"(untranslated_)?(jaccard|mutual_knn|rbo|knn_edit_distance)@\d+",
+        "knn": results[ID + columns_like(results, r"(untranslated_)?(jaccard|mutual_knn|rbo|rbo_normalised|knn_edit_distance)@\d+",
                                          r"chance_jaccard@\d+")],
         "cka": results[ID + columns_like(results, r"cka_.*", r"untranslated_cka_(linear|rbf)(_debiased)?")],
         "matching": results[ID + columns_like(results, r"top\d+_accuracy", "mean_rank", "median_rank", "mrr",
@@ -57,7 +67,7 @@ def by_pair(results: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     """Mean, spread and range of each comparable metric over every pair, per translator."""
-    metrics = [m for m in AGGREGATED if m in results.columns]
+    metrics = in_pattern_order(results.columns, AGGREGATED)
     grouped = results.groupby("translator", sort=False)[metrics]
     stats = grouped.agg(["mean", "std", "min", "max"])
     stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
@@ -69,10 +79,10 @@ def readable(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """For Markdown: the aggregate table as mean ± std, and no long paths."""
     if name == "aggregate":
         shown = table[["translator", "pairs"]].copy()
-        for metric in AGGREGATED:
-            if f"{metric}_mean" in table:
-                mean, std = table[f"{metric}_mean"], table[f"{metric}_std"].fillna(0)
-                shown[metric] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std)]
+        for metric in in_pattern_order([c.removesuffix("_mean") for c in table.columns if c.endswith("_mean")],
+                                       AGGREGATED):
+            mean, std = table[f"{metric}_mean"], table[f"{metric}_std"].fillna(0)
+            shown[metric] = [f"{m:.4g} ± {s:.2g}" for m, s in zip(mean, std)]
         return shown
     return table.drop(columns=[c for c in ("run_dir",) if c in table])
 

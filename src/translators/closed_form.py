@@ -14,9 +14,6 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 
-DEFAULT_ALPHAS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
-
-
 def check_pairs(source: Tensor, target: Tensor, in_dim: int, out_dim: int, split: str) -> None:
     if source.ndim != 2 or target.ndim != 2:
         raise UserError(f"{split}: expected 2-D (rows, dim) tensors, got shapes {tuple(source.shape)} and "
@@ -45,7 +42,8 @@ class LeastSquaresTranslator(nn.Module):
     singular.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, alphas: Sequence[float] = DEFAULT_ALPHAS) -> None:
+    def __init__(self, in_dim: int, out_dim: int, alphas: Sequence[float]) -> None:
+        """``alphas``: the grid of ridge strengths, from conf/arch/lstsq.yaml (its one source)."""
         super().__init__()
         self.alphas = tuple(float(a) for a in alphas)
         if not self.alphas or min(self.alphas) < 0:

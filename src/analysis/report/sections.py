@@ -44,7 +44,8 @@ class ReportSections:
         self.examples_per_pair = examples_per_pair
         self.pairs = list(dict.fromkeys(zip(self.results["dataset"], self.results["pair"])))
         self.translators = list(dict.fromkeys(self.results["translator"]))
-        self.knn_k = (metric_ks(self.results, r"jaccard@(\d+)") or [None])[0]
+        self.knn_ks = metric_ks(self.results, r"jaccard@(\d+)")  # every k the analysis ran with
+        self.knn_k = (self.knn_ks or [None])[0]  # the one the by-pair tables show
         self.retrieval_k = (metric_ks(self.results, r"ndcg@(\d+)") or [None])[0]
 
     # -- shared pieces ---------------------------------------------------------------------------------
@@ -237,10 +238,10 @@ class ReportSections:
 
     def summary_table(self) -> Table:
         """One row per translator: every headline metric as mean ± std over pairs, baselines last."""
-        knn, rk = self.knn_k, self.retrieval_k
+        rk = self.retrieval_k
         metrics = [("test_cosine", "cosine"), ("mse_vs_lstsq", "MSE ÷ lstsq MSE")]
-        if knn:
-            metrics += [(f"jaccard@{knn}", f"Jaccard@{knn}"), (f"rbo@{knn}", f"RBO@{knn}")]
+        for k in self.knn_ks:
+            metrics += [(f"jaccard@{k}", f"Jaccard@{k}"), (f"rbo@{k}", f"RBO_ext@{k}")]
         metrics += [("cka_linear", "linear CKA"), ("top1_accuracy", "top-1 matching")]
         if rk:
             metrics += [(f"ndcg@{rk}_retention", f"nDCG@{rk} retention"), (f"ndcg@{rk}_gap_closed", "gap closed")]
@@ -251,8 +252,8 @@ class ReportSections:
             rows_t = results[results["translator"] == translator]
             rows.append([translator, str(len(rows_t)), *(self.sources.spread(rows_t, m, "ratio" if "vs" in m else
                                                                              "fraction") for m, _ in metrics)])
-        references = {"test_cosine": "mean_vector_cosine", f"jaccard@{knn}": f"untranslated_jaccard@{knn}",
-                      f"rbo@{knn}": f"untranslated_rbo@{knn}", "cka_linear": "untranslated_cka_linear"}
+        references = {"test_cosine": "mean_vector_cosine", "cka_linear": "untranslated_cka_linear",
+                      **{f"{name}@{k}": f"untranslated_{name}@{k}" for k in self.knn_ks for name in ("jaccard", "rbo")}}
         reference_row = ["before translation (reference)", str(len(self.pairs))]
         first_rows = self.pair_rows()
         for metric, _ in metrics:

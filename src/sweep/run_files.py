@@ -60,8 +60,7 @@ def read_json(path: Path, what_to_do: str) -> dict:
     return content
 
 
-def read_metrics(run_dir: Path, what_to_do: str = "delete the job's folder and re-run the sweep to train it again"
-                 ) -> dict:
+def read_metrics(run_dir: Path, what_to_do: str = "re-run its sweep, which trains that job again") -> dict:
     """A run's metrics.json, checked: strict JSON, finite, with test scores and the run's description."""
     path = Path(run_dir) / "metrics.json"
     metrics = read_json(path, what_to_do)

@@ -332,3 +332,30 @@ def test_the_defaults_and_no_limit_pass_the_checks(compose_train):
     from src.config_checks import TRAIN_RULES, check
 
     check(compose_train("dataset.limit=null", "trainer.max_epochs=-1", "threads=2"), TRAIN_RULES)
+
+
+def test_the_job_table_reads_every_state_and_names_damaged_files(tmp_path):
+    from src.sweep.summary import job_table
+
+    def job(name, **files):
+        folder = tmp_path / "pair" / name
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / ".hydra" / "overrides.yaml").write_text("[]\n")
+        for file_name, text in files.items():
+            (folder / f"{file_name}.json").write_text(text)
+        return folder
+
+    finished = {"test/mse": 0.5, "test/cosine": 0.5, "run": {}, "baselines": {}}
+    job("a_trained", metrics=json.dumps(finished))
+    job("b_reused", metrics=json.dumps({**finished, "reused_from": "../a_trained"}))
+    job("c_failed", failed=json.dumps({"message": "training diverged"}))
+    job("d_failed_badly", failed="{oops")
+    job("e_skipped", skipped=json.dumps({"reason": "same model"}))
+    job("f_unfinished")
+    job("g_damaged", metrics='{"test/mse": Infinity, "test/cosine": 1, "run": {}}')
+    table = job_table(tmp_path).set_index("job")
+    assert list(table["status"]) == ["trained", "reused", "failed", "failed", "skipped", "unfinished", "damaged"]
+    assert table.loc["pair/b_reused", "note"] == "same run as pair/a_trained"
+    assert table.loc["pair/c_failed", "note"] == "training diverged"
+    assert "d_failed_badly/failed.json cannot be read" in table.loc["pair/d_failed_badly", "note"]
+    assert "g_damaged/metrics.json cannot be read" in table.loc["pair/g_damaged", "note"]

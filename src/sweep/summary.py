@@ -28,15 +28,13 @@ def reused_run(job_dir: Path, metrics: dict) -> Path | None:
 def job_row(sweep_dir: Path, job_dir: Path) -> dict:
     row = {"job": str(job_dir.relative_to(sweep_dir))}
     # An attempt clears failed.json before it starts, so one present means the latest attempt failed.
-    if (job_dir / "failed.json").exists():
-        try:
-            failure = read_json(job_dir / "failed.json", "re-run the sweep to retry the job")
-            note = failure.get("message", "")
-        except DamagedFile as damaged:
-            note = str(damaged)
-        return row | {"status": "failed", "note": note}
-    if (job_dir / "skipped.json").exists():
-        return row | {"status": "skipped", "note": read_json(job_dir / "skipped.json", "re-run the sweep")["reason"]}
+    for status, name, key in (("failed", "failed.json", "message"), ("skipped", "skipped.json", "reason")):
+        if (job_dir / name).exists():
+            try:
+                note = str(read_json(job_dir / name, "re-run the sweep to retry the job").get(key, ""))
+            except DamagedFile as damaged:
+                note = str(damaged)
+            return row | {"status": status, "note": note}
     if not (job_dir / "metrics.json").exists():
         return row | {"status": "unfinished", "note": "no metrics.json: the job was interrupted"}
     try:

@@ -127,6 +127,11 @@ def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_not
     assert reused["run"]["seed"] == 1
     assert (tmp_path / "single" / reused["reused_from"]).resolve() == folders[1].resolve()
 
+    # The analysis tells the seeds apart by seed (they differ in nothing else).
+    from src.analysis.pipeline import twin_labels
+    assert sorted(twin_labels(load_sweep(sweep_dir).runs).values()) == ["mlp1-x1@seed0", "mlp1-x1@seed1",
+                                                                        "mlp1-x1@seed2"]
+
     # Paths inside the sweep are relative: the whole log directory moved elsewhere still analyses.
     moved = tmp_path.parent / f"{tmp_path.name}-moved"
     os.rename(tmp_path, moved)

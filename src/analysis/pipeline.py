@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from src.analysis.tables import build_tables, write_tables
 from src.analysis.translation_metrics import translation_scores, untranslated_scores
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
+from src.sweep.run_index import run_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +148,35 @@ def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[
         except DamagedFile as damaged:
             log.warning("left out of the analysis: %s: %s", " ".join(run.jobs), damaged)
             left_out.append(f"{' '.join(run.jobs)}: {damaged}")
-    # A sweep over something other than arch and width (seed, lr) has several runs per label: the
-    # fingerprint tells them apart, and their jobs column says which overrides made each.
-    repeated = {label for label, count in Counter(run.label for run, _ in readable).items() if count > 1}
-    found = [Candidate(f"{run.label}@{run.key[:6]}" if run.label in repeated else run.label, run.info["arch"],
-                       run.info.get("width"), "trained", vectors, run)
+    labels = twin_labels([run for run, _ in readable])
+    found = [Candidate(labels[run.key], run.info["arch"], run.info.get("width"), "trained", vectors, run)
              for run, vectors in readable]
     return found + [Candidate(f"{name} (closed form)", name, None, "closed form",
                               pair.closed_form(name, closed_form_config(cfg, name)))
                     for name in cfg.baselines]
+
+
+def twin_labels(runs: list[Run]) -> dict[str, str]:
+    """Each run's translator label, by run key. A sweep over something other than arch and width gives
+    several runs one label: runs that differ only by seed become <label>@seed<n>, any others
+    <label>@<fingerprint>; their jobs column says which overrides made each."""
+    by_label = defaultdict(list)
+    for run in runs:
+        by_label[run.label].append(run)
+    labels = {}
+    for label, twins in by_label.items():
+        seeds = [run.info.get("seed") for run in twins]
+        only_seed = len(twins) > 1 and len(set(seeds)) == len(twins) and len({without_seed(run) for run in twins}) == 1
+        for run in twins:
+            labels[run.key] = (label if len(twins) == 1 else f"{label}@seed{run.info['seed']}" if only_seed
+                               else f"{label}@{run.key[:6]}")
+    return labels
+
+
+def without_seed(run: Run) -> str:
+    """The run's fingerprint as if it had no seed: equal for runs that differ only by seed."""
+    config = OmegaConf.masked_copy(run.config, [key for key in run.config if key != "seed"])
+    return run_fingerprint(config)
 
 
 def closed_form_config(cfg: DictConfig, name: str) -> DictConfig:

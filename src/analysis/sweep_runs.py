@@ -8,8 +8,8 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from src.errors import UserError
-from src.sweep.run_files import DamagedFile, read_metrics
-from src.sweep.summary import job_table, reused_run
+from src.sweep.run_files import DamagedFile, read_metrics, reused_run
+from src.sweep.summary import job_table
 
 # Files a trained run leaves behind; analysis needs every one of them.
 ARTIFACTS = ("metrics.json", "config.yaml", "split.csv", "translated/test.npy", "translated/test_ids.txt")

@@ -28,8 +28,7 @@ def job_folder(_root_: DictConfig) -> str:
     the job's whole config as root and HydraConfig already set."""
     from hydra.core.hydra_config import HydraConfig
 
-    hydra_cfg = HydraConfig.get()
-    cfg = OmegaConf.masked_copy(_root_, [key for key in _root_ if key != "hydra"])
+    hydra_cfg, cfg = HydraConfig.get(), _root_  # run_fingerprint leaves the hydra node out itself
     swept = swept_keys(str(hydra_cfg.sweep.dir)) | set(hydra_cfg.sweeper.get("params") or {})
     parts = []
     for key, value in job_overrides(tuple(hydra_cfg.overrides.task)):
@@ -39,23 +38,22 @@ def job_folder(_root_: DictConfig) -> str:
     return f"{cfg.dataset.name}/{cfg.model_a.name}-to-{cfg.model_b.name}/{readable}_{run_fingerprint(cfg)[:8]}"
 
 
-def job_overrides(overrides: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(key, value as typed) of each command-line override of this job."""
+def parsed(overrides) -> list:
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
-    return [(o.key_or_group, o.input_line.split("=", 1)[1] if "=" in o.input_line else "") for o in parsed]
+    return OverridesParser.create().parse_overrides(list(overrides))
+
+
+def job_overrides(overrides: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(key, value as typed) of each command-line override of this job."""
+    return [(o.key_or_group, o.input_line.split("=", 1)[1] if "=" in o.input_line else "") for o in parsed(overrides)]
 
 
 @lru_cache(maxsize=8)
 def swept_keys(sweep_dir: str) -> set[str]:
     """Keys the sweep's command line gives several values (``seed=0,1,2``), read from the
     ``multirun.yaml`` Hydra's sweeper writes before it launches any job."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     path = Path(sweep_dir) / "multirun.yaml"
     if not path.exists():
         return set()
-    overrides = OmegaConf.load(path).hydra.overrides.task
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
-    return {o.key_or_group for o in parsed if o.is_sweep_override()}
+    return {o.key_or_group for o in parsed(OmegaConf.load(path).hydra.overrides.task) if o.is_sweep_override()}

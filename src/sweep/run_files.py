@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from src.analysis.files import write_atomically
@@ -58,6 +59,12 @@ def read_json(path: Path, what_to_do: str) -> dict:
     if bad:
         raise DamagedFile(f"{path} holds a non-finite {bad}: {what_to_do}")
     return content
+
+
+def reused_run(job_dir: Path, metrics: dict) -> Path | None:
+    """The directory of the run a reused job points at (recorded relative to the job's folder)."""
+    reused = metrics.get("reused_from")
+    return Path(os.path.normpath(Path(job_dir) / reused)) if reused else None
 
 
 def read_metrics(run_dir: Path, what_to_do: str = "re-run its sweep, which trains that job again") -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -16,13 +15,7 @@ from omegaconf import DictConfig
 from src.config_checks import TRAIN_RULES, check
 from src.errors import UserError
 from src.sweep.orphan_guard import mark_sweep_process
-from src.sweep.run_files import DamagedFile, read_json, read_metrics
-
-
-def reused_run(job_dir: Path, metrics: dict) -> Path | None:
-    """The directory of the run a reused job points at (recorded relative to the job's folder)."""
-    reused = metrics.get("reused_from")
-    return Path(os.path.normpath(job_dir / reused)) if reused else None
+from src.sweep.run_files import DamagedFile, read_json, read_metrics, reused_run
 
 
 def job_row(sweep_dir: Path, job_dir: Path) -> dict:

@@ -22,9 +22,9 @@ set_project_env()
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
     from src.analysis.pipeline import analyze, resolve_sweep_dir
-    from src.analysis.report.build import build_placeholder_report, build_report, describe
-    from src.analysis.report_console import print_summary
-    from src.analysis.sweep_runs import NoSweepYet
+    from src.report.build import build_placeholder_report, build_report, describe
+    from src.analysis.console import print_summary
+    from src.analysis.runs import NoSweepYet
     from src.analysis.wandb_log import log_to_wandb
     from src.config_checks import ANALYZE_RULES, check
 

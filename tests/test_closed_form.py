@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from src.analysis.regression import mean_vector_scores, regression_scores
+from src.metrics.regression import mean_vector_scores, regression_scores
 from src.errors import UserError
 from omegaconf import OmegaConf
 

@@ -95,7 +95,7 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
 
 @pytest.mark.slow
 def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_nothing(cli_env, tmp_path):
-    from src.analysis.sweep_runs import load_sweep
+    from src.analysis.runs import load_sweep
 
     args = ["arch=mlp1", "width=1", "seed=0,1,2"]
     first = sweep(args, cli_env, tmp_path, "seeds")
@@ -157,7 +157,7 @@ def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_not
 
 @pytest.mark.slow
 def test_a_diverged_job_fails_and_is_left_out_of_the_analysis(cli_env, tmp_path):
-    from src.analysis.sweep_runs import load_sweep
+    from src.analysis.runs import load_sweep
 
     result = sweep(["arch=linear", "optimizer.lr=1e-3,1e8"], cli_env, tmp_path, "lr")
     assert result.returncode == 1

@@ -21,12 +21,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.analysis.chroma_store import EmbeddingStore, collection_name
 from src.analysis.files import cached_json, content_hash, file_name, write_if_changed
-from src.analysis.pair_data import PairData, load_pair, pair_key, translated_test
-from src.analysis.search_comparison import (examples_markdown, reference_searches, search, translated_search_scores,
+from src.analysis.pairs import PairData, load_pair, pair_key, translated_test
+from src.analysis.search import (examples_markdown, reference_searches, search, translated_search_scores,
                                             worked_examples)
-from src.analysis.sweep_runs import Run, SweepRuns, latest_sweep, load_sweep
+from src.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
 from src.analysis.tables import build_tables, write_tables
-from src.analysis.translation_metrics import translation_scores, untranslated_scores
+from src.analysis.scoring import translation_scores, untranslated_scores
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
 from src.sweep.run_index import run_fingerprint
@@ -82,7 +82,7 @@ def analyze(cfg: DictConfig) -> Analysis:
     for run in sweep.runs:
         groups[pair_key(run)].append(run)
 
-    from src.analysis.figure_set import FigureSet  # matplotlib and umap load only when there is work
+    from src.analysis.figures.figure_set import FigureSet  # matplotlib and umap load only when there is work
 
     figures = FigureSet(output_dir / "figures", Path(cfg.paths.log_dir) / "analysis" / "cache" / "umap", cfg.figures)
     rows, references, examples, collections = [], {}, {}, []

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from src.cli import in_multirun, set_project_env
 from src.config_checks import TRAIN_RULES, check
-from src.errors import UserError, user_facing
+from src.errors import user_facing
 from src.sweep.orphan_guard import exit_when_orphaned
 from src.sweep.run_files import DamagedFile, read_metrics, reused_run, write_json
 from src.sweep.run_index import RunIndex, run_fingerprint

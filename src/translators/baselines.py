@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import Tensor, nn
 
-from src.analysis.regression import mean_vector_scores, regression_scores
+from src.metrics.regression import mean_vector_scores, regression_scores
 from src.translators.closed_form import check_pairs
 
 

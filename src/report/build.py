@@ -7,8 +7,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from src.analysis.report.inputs import from_analysis
-from src.analysis.report.render import RenderedReport, render_report
+from src.report.inputs import from_analysis
+from src.report.render import RenderedReport, render_report
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
 
 def build_placeholder_report(cfg: DictConfig) -> RenderedReport:
     """The real layout with synthetic, visibly marked numbers, texts and pictures."""
-    from src.analysis.report.placeholder import placeholder_input
+    from src.report.placeholder import placeholder_input
 
     folder = Path(cfg.report.placeholder_dir)
     report = placeholder_input(folder, cfg.report.placeholder_study, seed=cfg.report.seed)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from src.analysis.files import file_name
-from src.analysis.report.inputs import ReportInput
-from src.analysis.report.values import Value, ValueMaker, escape_markdown, relative_href
+from src.report.inputs import ReportInput
+from src.report.values import Value, ValueMaker, escape_markdown, relative_href
 
 
 class Markdown(str):

@@ -8,8 +8,8 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from src.analysis.files import file_name
-from src.analysis.plots import plot_kernel_matrices, plot_mse_vs_width, plot_umap
-from src.analysis.projection import SharedProjection
+from src.analysis.figures.plots import plot_kernel_matrices, plot_mse_vs_width, plot_umap
+from src.analysis.figures.projection import SharedProjection
 
 
 class FigureSet:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from src.analysis.files import file_name
-from src.analysis.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
-from src.analysis.report.inputs import ReportInput
+from src.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from src.report.inputs import ReportInput
 from src.analysis.tables import with_mse_ratio
 
 SECTIONS = [

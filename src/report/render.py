@@ -21,12 +21,12 @@ from markupsafe import Markup
 from mdit_py_plugins.anchors import anchors_plugin
 
 from src.analysis.files import write_if_changed
-from src.analysis.report.conclusions import conclusions
-from src.analysis.report.content import Figure, Markdown, slug
-from src.analysis.report.diagrams import draw_measurement_protocol, draw_translator
-from src.analysis.report.inputs import ReportInput
-from src.analysis.report.sections import ARCH_ORDER, SECTIONS, ReportSections
-from src.analysis.report.values import Value, escape_markdown
+from src.report.conclusions import conclusions
+from src.report.content import Figure, Markdown, slug
+from src.report.diagrams import draw_measurement_protocol, draw_translator
+from src.report.inputs import ReportInput
+from src.report.sections import ARCH_ORDER, SECTIONS, ReportSections
+from src.report.values import Value, escape_markdown
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def cell(value) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("src.analysis.report", "templates"), undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader("src.report", "templates"), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       autoescape=lambda name: bool(name and name.endswith(".html.j2")))
     env.filters["cell"] = cell

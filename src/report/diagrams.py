@@ -16,7 +16,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.textpath import text_to_path
 from torch import nn
 
-from src.analysis.plots import save_figure
+from src.analysis.figures.plots import save_figure
 
 TITLE, FONT, SMALL = 12, 10, 9  # points
 WIDTH = 6.0  # inches: 900 px at plots.DPI

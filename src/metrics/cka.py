@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from src.analysis.neighbours import to_float64
+from src.metrics.neighbours import to_float64
 
 Array = np.ndarray | torch.Tensor
 

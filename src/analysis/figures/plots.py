@@ -22,8 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
 from src.analysis.files import write_atomically
-from src.analysis.neighbours import unit_rows
-from src.analysis.projection import check_vectors
+from src.metrics.neighbours import unit_rows
+from src.analysis.figures.projection import check_vectors
 
 DPI = 150
 MAX_COLOURED_LABELS = 10  # tab10 has ten colours; more categories become unreadable anyway

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from src.analysis.report.diagrams import (
+from src.report.diagrams import (
     draw_measurement_protocol, draw_translator, has_skip, layer_labels, leaf_layers,
 )
 from src.translators.linear import LinearTranslator

@@ -14,13 +14,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from src.analysis.report.build import build_placeholder_report
-from src.analysis.report.conclusions import conclusions
-from src.analysis.report.inputs import from_analysis
-from src.analysis.report.placeholder import placeholder_input
-from src.analysis.report.render import markdown_to_html
-from src.analysis.report.sections import SECTIONS, ReportSections
-from src.analysis.report.values import escape_markdown
+from src.report.build import build_placeholder_report
+from src.report.conclusions import conclusions
+from src.report.inputs import from_analysis
+from src.report.placeholder import placeholder_input
+from src.report.render import markdown_to_html
+from src.report.sections import SECTIONS, ReportSections
+from src.report.values import escape_markdown
 from src.cli import ROOT
 from src.errors import UserError
 from tests.tiny_sweep import compose_analyze, run_analyze
@@ -202,7 +202,7 @@ def test_the_real_report_opens_in_chromium_every_number_linked_to_its_run(tiny_s
 
 
 def test_the_wandb_link_is_the_run_folder_not_wandbs_latest_run_link(tmp_path):
-    from src.analysis.report.inputs import wandb_run_dir
+    from src.report.inputs import wandb_run_dir
 
     assert wandb_run_dir(tmp_path) is None  # logged without W&B (logger=csv)
     folder = tmp_path / "wandb"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from src.analysis.neighbours import row_blocks, unit_rows
+from src.metrics.neighbours import row_blocks, unit_rows
 
 
 def matching_scores(

@@ -17,11 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from omegaconf import OmegaConf
 
-from src.analysis.figure_set import mse_width_table
+from src.analysis.figures.figure_set import mse_width_table
 from src.analysis.files import file_name
-from src.analysis.plots import DPI, plot_kernel_matrices, plot_mse_vs_width, plot_umap, save_figure
-from src.analysis.report.diagrams import placeholder_stamp
-from src.analysis.report.inputs import ReportInput, RunFacts, config_description, protocol_of
+from src.analysis.figures.plots import DPI, plot_kernel_matrices, plot_mse_vs_width, plot_umap, save_figure
+from src.report.diagrams import placeholder_stamp
+from src.report.inputs import ReportInput, RunFacts, config_description, protocol_of
 from src.cli import CONFIG_DIR
 
 LABELS = ["fresh", "rotten", "plot"]

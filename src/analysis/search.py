@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.chroma_store import EmbeddingStore
-from src.analysis.retrieval_metrics import (chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard,
+from src.metrics.retrieval import (chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard,
                                            topk_jaccards)
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from src.analysis.chroma_store import EmbeddingStore
-from src.analysis.pair_data import load_pair
-from src.analysis.sweep_runs import load_sweep
+from src.analysis.pairs import load_pair
+from src.analysis.runs import load_sweep
 from tests.tiny_sweep import compose_analyze, run_analyze
 
 TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]

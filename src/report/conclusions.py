@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from src.analysis.report.content import Markdown, source_anchor
-from src.analysis.report.sections import ReportSections
+from src.report.content import Markdown, source_anchor
+from src.report.sections import ReportSections
 from src.analysis.tables import with_mse_ratio
 
 # A mean relative change in test MSE smaller than this is called "no clear effect".

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from src.analysis.cka import cka_scores
-from src.analysis.matching import matching_scores
-from src.analysis.neighbours import neighbourhood_agreement
-from src.analysis.regression import mean_vector_scores, regression_scores
+from src.metrics.cka import cka_scores
+from src.metrics.matching import matching_scores
+from src.metrics.neighbours import neighbourhood_agreement
+from src.metrics.regression import mean_vector_scores, regression_scores
 
 
 def space_agreement(reference: np.ndarray, candidate: np.ndarray, settings: DictConfig) -> dict:

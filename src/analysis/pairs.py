@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from src.analysis.sweep_runs import Run
+from src.analysis.runs import Run
 from src.data.paired import PairedEmbeddings, load_paired_embeddings
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile

@@ -1,0 +1,1 @@
+"""The analysis figures: matplotlib plots, the UMAP projection, and where each figure is written."""

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from src.stats import intervals
 from src.stats.intervals import LEVEL, Comparison, Interval, bootstrap, compare, seed_interval, seed_std
 
 T_975_DF2 = 4.302652729749464  # Student t 97.5 % quantile with 2 degrees of freedom, from a t table / R's qt
@@ -20,6 +21,19 @@ def mean_of(name: str):
 
 def width(interval: Interval) -> float:
     return interval.high - interval.low
+
+
+def ratio(means):
+    return means["x"] / means["native"]
+
+
+def x_minus_y(means):
+    return means["x"] - means["y"]
+
+
+def non_negative(means):
+    """The mean where it is >= 0, else nan: a statistic undefined for some replicates."""
+    return np.where(means["x"] >= 0, means["x"], np.nan)
 
 
 # --- Interval and seed intervals -----------------------------------------------------------------------------------
@@ -85,7 +99,10 @@ def slow_bootstrap(strata, statistic, replicates, rng):
             n_items = next(iter(stratum.values())).shape[-1]
             items = rng.integers(0, n_items, n_items)
             seeds = rng.integers(0, 3, 3)
-            means = {name: np.atleast_2d(a)[seeds if a.ndim == 2 else [0]][:, items].mean() for name, a in stratum.items()}
+            means = {
+                name: np.atleast_2d(array)[seeds if array.ndim == 2 else [0]][:, items].mean()
+                for name, array in stratum.items()
+            }
             per_stratum.append(statistic(means))
         values[b] = np.mean(per_stratum)
     return np.quantile(values, [0.025, 0.975])
@@ -99,8 +116,6 @@ def test_matches_a_loop_per_replicate_reference_over_strata_and_seeds():
         # Three seeds differing by a seed effect, so seed resampling matters for the width.
         x = native * rng.uniform(0.6, 0.9, n_items) + rng.normal(0, 0.03, (3, 1))
         strata.append({"x": x, "native": native})
-    ratio = lambda means: means["x"] / means["native"]  # noqa: E731
-
     ours = bootstrap(strata, ratio, replicates=10_000, seed=5)
     reference_low, reference_high = slow_bootstrap(strata, ratio, 10_000, np.random.default_rng(6))
     assert abs(ours.low - reference_low) < 0.05 * width(ours)
@@ -112,7 +127,7 @@ def test_ratio_estimate_is_the_ratio_of_means():
     rng = np.random.default_rng(7)
     native = rng.uniform(0.5, 1.0, 200)
     x = native[np.newaxis, :] * rng.uniform(0.5, 1.0, (3, 200))
-    interval = bootstrap([{"x": x, "native": native}], lambda m: m["x"] / m["native"], replicates=200)
+    interval = bootstrap([{"x": x, "native": native}], ratio, replicates=200)
     assert interval.estimate == x.mean() / native.mean()
     assert interval.low < interval.estimate < interval.high
 
@@ -172,7 +187,8 @@ def test_seed_resampling_changes_nothing_when_seeds_agree():
 
 
 def test_seeds_are_paired_across_arrays():
-    # y is x plus 0.1 seed by seed; seed effects are large, so only pairing seed i with seed i gives a narrow difference.
+    # y is x plus 0.1 seed by seed; seed effects are large, so only pairing seed i with seed i keeps the difference
+    # at exactly 0.1.
     rng = np.random.default_rng(18)
     x = rng.normal(0.5, 0.05, 300) + np.array([[0.0], [0.5], [1.0]])
     difference = bootstrap([{"x": x, "y": x + 0.1}], lambda m: m["y"] - m["x"], seed=19)
@@ -185,7 +201,7 @@ def test_seeds_are_paired_across_arrays():
 def test_estimate_is_the_mean_over_strata_of_each_statistic():
     rng = np.random.default_rng(20)
     strata = [{"x": rng.uniform(0, 1, (2, n)), "native": rng.uniform(1, 2, n)} for n in (50, 80, 120)]
-    interval = bootstrap(strata, lambda m: m["x"] / m["native"], replicates=100)
+    interval = bootstrap(strata, ratio, replicates=100)
     expected = np.mean([stratum["x"].mean() / stratum["native"].mean() for stratum in strata])
     assert interval.estimate == pytest.approx(expected, rel=1e-12)
 
@@ -218,9 +234,8 @@ def test_nan_items_are_dropped_from_every_array_of_the_stratum():
     x_with_nan[1, 7] = np.nan  # one seed missing an item removes the item from every array
     y_with_nan[30] = np.nan
     keep = np.setdiff1d(np.arange(60), [7, 30])
-    difference = lambda m: m["x"] - m["y"]  # noqa: E731
-    with_nan = bootstrap([{"x": x_with_nan, "y": y_with_nan}], difference, replicates=300, seed=23)
-    dropped = bootstrap([{"x": x[:, keep], "y": y[keep]}], difference, replicates=300, seed=23)
+    with_nan = bootstrap([{"x": x_with_nan, "y": y_with_nan}], x_minus_y, replicates=300, seed=23)
+    dropped = bootstrap([{"x": x[:, keep], "y": y[keep]}], x_minus_y, replicates=300, seed=23)
     assert with_nan == dropped
     assert not math.isnan(with_nan.estimate)
 
@@ -239,7 +254,6 @@ def test_non_finite_replicates_are_dropped_unless_most_are():
     noise = np.random.default_rng(25).normal(size=400)
     centred = noise - noise.mean()
     standard_error = centred.std() / math.sqrt(400)
-    non_negative = lambda m: np.where(m["x"] >= 0, m["x"], np.nan)  # noqa: E731
     # Mean at +2 standard errors: about 2 % of replicates fall below 0 and are dropped; the bounds survive.
     mostly_finite = bootstrap([{"x": centred + 2 * standard_error}], non_negative, seed=26)
     assert 0 <= mostly_finite.low < mostly_finite.high
@@ -251,17 +265,15 @@ def test_non_finite_replicates_are_dropped_unless_most_are():
 def test_same_seed_same_interval_other_seed_other_interval():
     rng = np.random.default_rng(27)
     strata = [{"x": rng.normal(size=(3, 70)), "y": rng.normal(size=(3, 70))} for _ in range(2)]
-    difference = lambda m: m["x"] - m["y"]  # noqa: E731
-    first = bootstrap(strata, difference, replicates=500, seed=28)
-    assert bootstrap(strata, difference, replicates=500, seed=28) == first
-    assert bootstrap(strata, difference, replicates=500, seed=29) != first
+    first = bootstrap(strata, x_minus_y, replicates=500, seed=28)
+    assert bootstrap(strata, x_minus_y, replicates=500, seed=28) == first
+    assert bootstrap(strata, x_minus_y, replicates=500, seed=29) != first
 
 
-def test_replicates_are_drawn_in_blocks_when_items_are_many(monkeypatch):
+def test_replicates_drawn_in_blocks_give_the_same_interval(monkeypatch):
     # Blocks bound memory; drawing them must not change what the bootstrap estimates.
-    import src.stats.intervals as intervals
-
     x = np.random.default_rng(30).exponential(size=200)
+    monkeypatch.setattr(intervals, "_BLOCK_ELEMENTS", 10**9)
     whole = bootstrap([{"x": x}], mean_of("x"), replicates=20_000, seed=31)
     monkeypatch.setattr(intervals, "_BLOCK_ELEMENTS", 200 * 3000)  # blocks of 3000 replicates, the last one short
     blocked = bootstrap([{"x": x}], mean_of("x"), replicates=20_000, seed=32)

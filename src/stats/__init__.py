@@ -1,0 +1,1 @@
+"""Statistics for multi-seed studies: confidence intervals and paired comparisons."""

@@ -76,17 +76,27 @@ def _overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
     return _matches(nn_ref, nn_cand).sum(dim=(1, 2)).double()
 
 
-def jaccard_at_k(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
-    """Mean over rows of |A ∩ B| / |A ∪ B| of the two neighbour sets."""
+def jaccard_per_row(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    """|A ∩ B| / |A ∪ B| of the two neighbour sets, per row."""
     nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
     both = _overlap(nn_ref, nn_cand)
-    return float((both / (2 * nn_ref.shape[1] - both)).mean())
+    return both / (2 * nn_ref.shape[1] - both)
+
+
+def jaccard_at_k(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """Mean over rows of |A ∩ B| / |A ∪ B| of the two neighbour sets."""
+    return float(jaccard_per_row(nn_ref, nn_cand).mean())
+
+
+def mutual_knn_per_row(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    """|A ∩ B| / k per row (the mutual k-NN alignment of the platonic-representation paper)."""
+    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
+    return _overlap(nn_ref, nn_cand) / nn_ref.shape[1]
 
 
 def mutual_knn(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
     """Mean over rows of |A ∩ B| / k (the mutual k-NN alignment of the platonic-representation paper)."""
-    nn_ref, nn_cand = _check_pair(nn_ref, nn_cand)
-    return float((_overlap(nn_ref, nn_cand) / nn_ref.shape[1]).mean())
+    return float(mutual_knn_per_row(nn_ref, nn_cand).mean())
 
 
 def _prefix_agreement(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
@@ -102,8 +112,8 @@ def _prefix_agreement(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tens
     return new_at_depth.cumsum(dim=1) / torch.arange(1, k + 1, dtype=torch.float64)
 
 
-def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
-    """RBO_ext of Webber, Moffat & Zobel (2010, eq. 32) for two lists of length k, mean over rows.
+def rbo_per_row(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> torch.Tensor:
+    """RBO_ext of Webber, Moffat & Zobel (2010, eq. 32) for two lists of length k, per row.
 
     RBO_ext = A_k p^k + (1 - p) / p · sum_{d=1..k} A_d p^d, with A_d the overlap of the two top-d
     prefixes divided by d: the extrapolation that assumes the agreement seen at depth k goes on.
@@ -113,23 +123,32 @@ def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 
     agreement = _prefix_agreement(nn_ref, nn_cand)
     k = agreement.shape[1]
     powers = torch.tensor(p, dtype=torch.float64) ** torch.arange(1, k + 1, dtype=torch.float64)
-    per_row = agreement[:, -1] * powers[-1] + (1 - p) / p * (agreement @ powers)
-    return float(per_row.mean())
+    return agreement[:, -1] * powers[-1] + (1 - p) / p * (agreement @ powers)
 
 
-def normalised_truncated_rbo(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
-    """sum_d p^(d-1) A_d / sum_d p^(d-1) over d = 1..k, mean over rows (reported as rbo_normalised@k).
+def rank_biased_overlap(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
+    """RBO_ext (see rbo_per_row), mean over rows."""
+    return float(rbo_per_row(nn_ref, nn_cand, p).mean())
 
-    A weighted mean of the prefix agreements; not Webber et al.'s RBO (see rank_biased_overlap),
-    so its numbers cannot be compared with published RBO values. Kept for earlier analyses.
+
+def normalised_rbo_per_row(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> torch.Tensor:
+    """sum_d p^(d-1) A_d / sum_d p^(d-1) over d = 1..k, per row (reported as rbo_normalised@k).
+
+    A weighted mean of the prefix agreements; not Webber et al.'s RBO (see rbo_per_row), so its
+    numbers cannot be compared with published RBO values. Kept for earlier analyses.
     """
     agreement = _prefix_agreement(nn_ref, nn_cand)
     weights = torch.tensor(p, dtype=torch.float64) ** torch.arange(agreement.shape[1], dtype=torch.float64)
-    return float(((agreement @ weights) / weights.sum()).mean())
+    return (agreement @ weights) / weights.sum()
 
 
-def knn_edit_distance(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
-    """Mean over rows of the Levenshtein distance between the ordered lists, divided by k.
+def normalised_truncated_rbo(nn_ref: torch.Tensor, nn_cand: torch.Tensor, p: float = 0.9) -> float:
+    """normalised_rbo_per_row, mean over rows."""
+    return float(normalised_rbo_per_row(nn_ref, nn_cand, p).mean())
+
+
+def edit_distance_per_row(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> torch.Tensor:
+    """The Levenshtein distance between the ordered lists divided by k, per row.
 
     0 means identical lists; 1 that every position needs an edit (e.g. disjoint lists). Each table
     cell of the DP is computed for every row at once.
@@ -146,7 +165,18 @@ def knn_edit_distance(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
             substitute = previous[:, j - 1] + (ref[:, i - 1] != cand[:, j - 1])
             current[:, j] = np.minimum(np.minimum(previous[:, j], current[:, j - 1]) + 1, substitute)
         previous = current
-    return float((previous[:, k] / k).mean())
+    return torch.from_numpy(previous[:, k] / k)
+
+
+def knn_edit_distance(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """Mean over rows of the Levenshtein distance between the ordered lists, divided by k."""
+    return float(edit_distance_per_row(nn_ref, nn_cand).mean())
+
+
+def knn_edit_similarity(nn_ref: torch.Tensor, nn_cand: torch.Tensor) -> float:
+    """1 - knn_edit_distance: the edit-distance k-NN similarity as platonic-rep reports it
+    (``edit_distance_knn`` in its metrics.py: 1 - mean distance / k), higher is closer."""
+    return 1 - knn_edit_distance(nn_ref, nn_cand)
 
 
 def chance_jaccard(n_items: int, k: int) -> float:
@@ -164,13 +194,13 @@ def chance_jaccard(n_items: int, k: int) -> float:
     return expected
 
 
-def neighbourhood_agreement(
+def neighbourhood_agreement_per_text(
     reference: np.ndarray | torch.Tensor,
     candidate: np.ndarray | torch.Tensor,
     ks: Sequence[int] = (10,),
     rbo_p: float = 0.9,
-) -> dict[str, float]:
-    """Every neighbour score at each k, with the Jaccard two random neighbour lists would get."""
+) -> dict[str, np.ndarray]:
+    """Every neighbour score at each k, per row (text): what a bootstrap over texts resamples."""
     reference, candidate = to_float64(reference), to_float64(candidate)
     if reference.shape[0] != candidate.shape[0]:
         raise ValueError(f"Both spaces must hold the same n rows, got {reference.shape[0]} and {candidate.shape[0]}.")
@@ -179,15 +209,29 @@ def neighbourhood_agreement(
         raise ValueError("ks must name at least one k.")
     # The top-k list is a prefix of the top-(max k) list, ties included, so one search serves every k.
     nn_ref, nn_cand = knn_indices(reference, ks[-1]), knn_indices(candidate, ks[-1])
-    scores: dict[str, float] = {}
+    scores: dict[str, np.ndarray] = {}
     for k in ks:
         ref, cand = nn_ref[:, :k], nn_cand[:, :k]
-        scores[f"jaccard@{k}"] = jaccard_at_k(ref, cand)
-        scores[f"mutual_knn@{k}"] = mutual_knn(ref, cand)
-        scores[f"rbo@{k}"] = rank_biased_overlap(ref, cand, p=rbo_p)
-        scores[f"rbo_normalised@{k}"] = normalised_truncated_rbo(ref, cand, p=rbo_p)
-        scores[f"knn_edit_distance@{k}"] = knn_edit_distance(ref, cand)
-        scores[f"chance_jaccard@{k}"] = chance_jaccard(reference.shape[0] - 1, k)
+        scores[f"jaccard@{k}"] = jaccard_per_row(ref, cand).numpy()
+        scores[f"mutual_knn@{k}"] = mutual_knn_per_row(ref, cand).numpy()
+        scores[f"rbo@{k}"] = rbo_per_row(ref, cand, p=rbo_p).numpy()
+        scores[f"rbo_normalised@{k}"] = normalised_rbo_per_row(ref, cand, p=rbo_p).numpy()
+        scores[f"knn_edit_similarity@{k}"] = 1 - edit_distance_per_row(ref, cand).numpy()
+    return scores
+
+
+def neighbourhood_agreement(
+    reference: np.ndarray | torch.Tensor,
+    candidate: np.ndarray | torch.Tensor,
+    ks: Sequence[int] = (10,),
+    rbo_p: float = 0.9,
+) -> dict[str, float]:
+    """Every neighbour score at each k (mean over texts), with the Jaccard two random neighbour lists would get."""
+    per_text = neighbourhood_agreement_per_text(reference, candidate, ks, rbo_p)
+    scores = {name: float(values.mean()) for name, values in per_text.items()}
+    n = to_float64(reference).shape[0]
+    for k in sorted({int(k) for k in ks}):
+        scores[f"chance_jaccard@{k}"] = chance_jaccard(n - 1, k)
     return scores
 
 

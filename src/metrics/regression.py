@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torchmetrics.functional import cosine_similarity, mean_squared_error
 
@@ -11,6 +12,15 @@ def regression_scores(predicted: torch.Tensor, target: torch.Tensor) -> dict[str
     return {
         "mse": float(mean_squared_error(predicted, target)),
         "cosine": float(cosine_similarity(predicted, target, reduction="mean")),
+    }
+
+
+def regression_per_text(predicted: torch.Tensor, target: torch.Tensor) -> dict[str, np.ndarray]:
+    """Each text's squared error (mean over coordinates) and cosine: their means are regression_scores'."""
+    predicted, target = predicted.double(), target.double()
+    return {
+        "mse": ((predicted - target) ** 2).mean(dim=1).numpy(),
+        "cosine": torch.nn.functional.cosine_similarity(predicted, target, dim=1).numpy(),
     }
 
 

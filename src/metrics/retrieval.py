@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torchmetrics.retrieval import RetrievalNormalizedDCG, RetrievalRecall
 
 
-def _scored_queries(relevant: dict[str, set[str]]) -> list[str]:
+def scored_queries(relevant: dict[str, set[str]]) -> list[str]:
+    """The queries every score is taken over, in this order: those with a relevant document."""
     return [query for query, docs in relevant.items() if docs]
 
 
-def retrieval_scores(ranked: dict[str, list[str]], relevant: dict[str, set[str]], k: int = 10) -> dict[str, float]:
-    """recall@k and nDCG@k by torchmetrics, averaged over the queries with at least one relevant document."""
-    queries = _scored_queries(relevant)
+def retrieval_per_query(ranked: dict[str, list[str]], relevant: dict[str, set[str]], k: int = 10) -> dict[str, np.ndarray]:
+    """recall@k and nDCG@k of each query of scored_queries(relevant), by torchmetrics, in that order."""
+    queries = scored_queries(relevant)
     missing = [query for query in queries if query not in ranked]
     if missing:
         raise ValueError(f"{len(missing)} queries with relevant documents have no ranking, e.g. {missing[:3]}.")
     if not queries:
-        return {f"recall@{k}": math.nan, f"ndcg@{k}": math.nan, "queries": 0.0}
+        return {f"recall@{k}": np.empty(0), f"ndcg@{k}": np.empty(0)}
 
     preds, target, indexes = [], [], []
     for index, query in enumerate(queries):
@@ -44,39 +46,52 @@ def retrieval_scores(ranked: dict[str, list[str]], relevant: dict[str, set[str]]
     scores = {}
     # Every query fed has a positive. torchmetrics' default for one without ("neg") would silently
     # score it 0, and "skip" returns 0.0 when nothing is left, so "error" guards that invariant.
-    metrics = {"recall": RetrievalRecall(top_k=k, empty_target_action="error"),
-               "ndcg": RetrievalNormalizedDCG(top_k=k, empty_target_action="error")}
+    # Queries come back in index order, which is the order of ``queries``.
+    metrics = {"recall": RetrievalRecall(top_k=k, empty_target_action="error", aggregation=lambda v, dim=None: v),
+               "ndcg": RetrievalNormalizedDCG(top_k=k, empty_target_action="error", aggregation=lambda v, dim=None: v)}
     for name, metric in metrics.items():
         metric.update(preds_t, target_t, indexes=indexes_t)
-        scores[f"{name}@{k}"] = float(metric.compute())
-    scores["queries"] = float(len(queries))
+        # np.atleast_1d: torchmetrics squeezes a one-query result to a scalar.
+        scores[f"{name}@{k}"] = np.atleast_1d(metric.compute().numpy()).astype(np.float64)
     return scores
+
+
+def retrieval_scores(ranked: dict[str, list[str]], relevant: dict[str, set[str]], k: int = 10) -> dict[str, float]:
+    """recall@k and nDCG@k by torchmetrics, averaged over the queries with at least one relevant document."""
+    per_query = retrieval_per_query(ranked, relevant, k)
+    count = len(per_query[f"ndcg@{k}"])
+    means = {name: float(values.mean()) if count else math.nan for name, values in per_query.items()}
+    return {**means, "queries": float(count)}
 
 
 def _discounts(count: int) -> torch.Tensor:
     return 1 / torch.log2(torch.arange(2, count + 2, dtype=torch.float64))
 
 
-def chance_scores(relevant: dict[str, set[str]], pool_size: int, k: int = 10) -> dict[str, float]:
-    """Expected recall@k and nDCG@k of a uniformly random ranking of the pool, over the same queries.
+def chance_per_query(relevant: dict[str, set[str]], pool_size: int, k: int = 10) -> dict[str, np.ndarray]:
+    """Expected recall@k and nDCG@k of a uniformly random ranking of the pool, per query of scored_queries.
 
     Each of the top min(k, N) positions holds a relevant document with probability r/N, so
     E[recall@k] = min(k, N)/N and E[DCG@k] = sum_i (r/N)/log2(i+1); the ideal DCG is fixed.
     """
-    queries = _scored_queries(relevant)
-    if not queries:
-        return {f"recall@{k}": math.nan, f"ndcg@{k}": math.nan, "queries": 0.0}
     shown = min(k, pool_size)
     recall, ndcg = [], []
-    for query in queries:
+    for query in scored_queries(relevant):
         hits = len(relevant[query])
         if hits > pool_size:
             raise ValueError(f"Query {query!r} has {hits} relevant documents in a pool of {pool_size}.")
         recall.append(shown / pool_size)
         expected_dcg = hits / pool_size * _discounts(shown).sum()
         ndcg.append(float(expected_dcg / _discounts(min(hits, k)).sum()))
-    return {f"recall@{k}": sum(recall) / len(recall), f"ndcg@{k}": sum(ndcg) / len(ndcg),
-            "queries": float(len(queries))}
+    return {f"recall@{k}": np.array(recall, dtype=np.float64), f"ndcg@{k}": np.array(ndcg, dtype=np.float64)}
+
+
+def chance_scores(relevant: dict[str, set[str]], pool_size: int, k: int = 10) -> dict[str, float]:
+    """chance_per_query, averaged over the same queries as retrieval_scores."""
+    per_query = chance_per_query(relevant, pool_size, k)
+    count = len(per_query[f"ndcg@{k}"])
+    means = {name: float(values.mean()) if count else math.nan for name, values in per_query.items()}
+    return {**means, "queries": float(count)}
 
 
 def retention(value: float, native: float) -> float:

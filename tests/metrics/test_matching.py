@@ -5,8 +5,9 @@ import math
 import pytest
 import torch
 
-from src.metrics.matching import matching_scores
+from src.metrics.matching import matching_per_text, matching_ranks, matching_scores
 from tests.metrics.helpers import random_matrix
+
 
 def test_matching_by_hand():
     translated = torch.tensor([[1.0, 0.2], [1.0, 0.0], [1.0, 1.0]])
@@ -50,3 +51,32 @@ def test_matching_identical_and_unrelated():
     assert abs(unrelated["mean_cosine"]) < 0.05
 
 
+
+
+def test_the_two_matching_directions_by_hand():
+    # Both texts translate to (1, 0): a hub. Each translation ranking the natives finds text 0 first,
+    # so text 0 matches and text 1 ranks 2. Each native ranking the translations (vec2vec) sees a tie
+    # between the two identical translations, which counts against the match: both rank 2.
+    translated = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    native = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    forward = matching_scores(translated, native, top_ks=(1,), direction="translated_to_native")
+    backward = matching_scores(translated, native, top_ks=(1,), direction="native_to_translated")
+    assert forward["top1_accuracy"] == 0.5 and forward["mean_rank"] == 1.5
+    assert backward["top1_accuracy"] == 0.0 and backward["mean_rank"] == 2.0
+
+
+def test_native_to_translated_is_translated_to_native_with_roles_swapped():
+    translated, native = random_matrix(40, 5, 1), random_matrix(40, 5, 2)
+    assert torch.equal(matching_ranks(translated, native, "native_to_translated")[0],
+                       matching_ranks(native, translated, "translated_to_native")[0])
+    with pytest.raises(ValueError, match="direction"):
+        matching_ranks(translated, native, "sideways")
+
+
+def test_per_text_matching_averages_to_the_scores():
+    translated, native = random_matrix(50, 4, 3), random_matrix(50, 4, 4)
+    ranks, _ = matching_ranks(translated, native)
+    per_text = matching_per_text(ranks, top_ks=(1, 5))
+    scores = matching_scores(translated, native, top_ks=(1, 5))
+    for name, values in per_text.items():
+        assert values.shape == (50,) and values.mean() == pytest.approx(scores[name]), name

@@ -10,6 +10,8 @@ from src.metrics.neighbours import (
     chance_jaccard,
     jaccard_at_k,
     knn_edit_distance,
+    knn_edit_similarity,
+    neighbourhood_agreement_per_text,
     knn_indices,
     mutual_knn,
     neighbourhood_agreement,
@@ -159,7 +161,7 @@ def test_identical_spaces_agree_perfectly():
         assert scores[f"mutual_knn@{k}"] == 1.0
         assert scores[f"rbo@{k}"] == pytest.approx(1.0)
         assert scores[f"rbo_normalised@{k}"] == pytest.approx(1.0)
-        assert scores[f"knn_edit_distance@{k}"] == 0.0
+        assert scores[f"knn_edit_similarity@{k}"] == 1.0
 
 
 def test_unrelated_spaces_score_near_chance():
@@ -168,7 +170,7 @@ def test_unrelated_spaces_score_near_chance():
     assert chance == pytest.approx(10 / 399 / (2 - 10 / 399), rel=0.1)  # about 0.0127
     assert abs(scores["jaccard@10"] - chance) < 0.006
     assert abs(scores["mutual_knn@10"] - 10 / 399) < 0.01  # expected overlap k²/(n-1), over k
-    assert scores["knn_edit_distance@10"] > 0.95
+    assert scores["knn_edit_similarity@10"] < 0.05
 
 
 def test_prefix_scores_equal_a_direct_search_at_that_k():
@@ -178,7 +180,7 @@ def test_prefix_scores_equal_a_direct_search_at_that_k():
     assert scores["jaccard@3"] == pytest.approx(jaccard_at_k(nn_ref, nn_cand))
     assert scores["rbo@3"] == pytest.approx(rank_biased_overlap(nn_ref, nn_cand))
     assert scores["rbo_normalised@3"] == pytest.approx(normalised_truncated_rbo(nn_ref, nn_cand))
-    assert scores["knn_edit_distance@3"] == pytest.approx(knn_edit_distance(nn_ref, nn_cand))
+    assert scores["knn_edit_similarity@3"] == pytest.approx(1 - knn_edit_distance(nn_ref, nn_cand))
 
 
 def test_metric_class_equals_functional_form():
@@ -193,3 +195,20 @@ def test_metric_class_equals_functional_form():
     assert 0.1 < expected["jaccard@10"] < 0.9  # a partly preserved space, so the check is not trivial
 
 
+
+
+def test_edit_similarity_is_platonic_reps_one_minus_distance_over_k():
+    # platonic-rep's edit_distance_knn: 1 - mean(Levenshtein distance) / k.
+    ref = torch.tensor([[1, 2, 3, 4], [5, 6, 7, 8]])
+    cand = torch.tensor([[2, 1, 3, 4], [5, 6, 7, 8]])
+    assert knn_edit_similarity(ref, cand) == pytest.approx(1 - (2 / 4 + 0) / 2)
+
+
+def test_per_text_scores_average_to_the_reported_ones():
+    reference, candidate = random_matrix(70, 6, 8), random_matrix(70, 6, 9)
+    per_text = neighbourhood_agreement_per_text(reference, candidate, ks=(3, 7))
+    means = neighbourhood_agreement(reference, candidate, ks=(3, 7))
+    assert all(values.shape == (70,) for values in per_text.values())
+    for name, values in per_text.items():
+        assert values.mean() == pytest.approx(means[name]), name
+    assert set(means) - set(per_text) == {"chance_jaccard@3", "chance_jaccard@7"}

@@ -94,6 +94,10 @@ ANALYZE_RULES = [
     Rule("figures.umap.n_neighbors", whole=True, low=2),
     Rule("figures.umap.min_dist", whole=False, low=0),
     Rule("report.examples_per_pair", whole=True, low=0),
+    Rule("intervals.level", whole=False, low=0, high=1, low_open=True, high_open=True),
+    Rule("intervals.replicates", whole=True, low=100),
+    Rule("intervals.seed", whole=True, low=0),
+    Rule("figures.run_seed", whole=True, low=0, nullable=True),
 ]
 
 MISSING = object()

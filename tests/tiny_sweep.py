@@ -10,8 +10,9 @@ from hydra.core.global_hydra import GlobalHydra
 from src.cli import CONFIG_DIR, ROOT
 
 # minilm and e5_small are both 384-d, so the untranslated floor of retrieval exists; minilm-to-minilm
-# fails (same model), which gives the sweep real failed jobs to leave out.
-SWEEP = ["model_a=minilm", "model_b=e5_small,minilm", "arch=linear,mlp1", "width=1,2", "dataset.limit=400",
+# fails (same model), which gives the sweep real failed jobs to leave out. Three seeds, so the analysis
+# has translators measured several times (means, intervals, paired comparisons).
+SWEEP = ["model_a=minilm", "model_b=e5_small,minilm", "arch=linear,mlp1", "width=1,2", "seed=0,1,2", "dataset.limit=400",
          "trainer.max_epochs=2", "logger=csv", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
          "data.show_progress=false", "hydra.launcher.n_jobs=2"]
 SMALL = ["retrieval.k=3", "metrics.knn_ks=[3,5]", "metrics.cka.n_permutations=20", "figures.kernel_sample=16",

@@ -1,20 +1,31 @@
-"""What analyze.py prints at the end: the headline table and where everything was written."""
+"""What analyze.py prints at the end: the headline metrics per translator and where everything was written."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from src.analysis.tables import in_pattern_order
+from src.metrics.registry import headline
+
+
+def shown(mean: float, std: float) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    return f"{mean:.4g}" + ("" if std is None or math.isnan(std) else f" ±{std:.2g}")
 
 
 def print_summary(analysis, wandb_dir: str | None = None) -> None:
-    results = analysis.results
-    shown = ["pair", "translator"] + in_pattern_order(results.columns, [
-        "test_mse", "test_cosine", r"jaccard@\d+", "cka_linear", "top1_accuracy", r"ndcg@\d+_retention",
-        r"ndcg@\d+_gap_closed"])
-    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.float_format", "{:.4g}".format):
-        print(results[shown].to_string(index=False))
-    out = analysis.output_dir
+    translators = analysis.tables["translators"]
+    columns = headline(translators.columns)
+    table = translators[["pair", "translator", "seeds"]].copy()
+    for column in columns:
+        table[column] = [shown(m, s) for m, s in zip(translators[column], translators[f"{column}_std"])]
+    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 50):
+        print(table.to_string(index=False))
+    if (translators["seeds"] > 1).any():
+        print("(mean over seeds ± their standard deviation; intervals in tables/translators.csv)")
+    results, out = analysis.results, analysis.output_dir
     trained = int((results["kind"] == "trained").sum())
     print(f"\nanalysed {trained} run(s) of {analysis.sweep.sweep_dir} in {analysis.seconds:.0f} s")
     if analysis.sweep.left_out:

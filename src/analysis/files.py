@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -70,6 +71,22 @@ def cached_json(path: Path, key: str, compute: Callable[[], dict]) -> dict:
     return result
 
 
-def file_name(label: str) -> str:
-    """A translator label as a file or collection name part: "lstsq (closed form)" -> lstsq-closed-form."""
-    return label.replace(" (closed form)", "-closed-form").replace(" ", "_")
+def cached_scores(path: Path, key: str, compute: Callable[[], tuple[dict, dict]]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Like cached_json, for a score set and its per-item values (one array per metric: what the
+    intervals resample), kept in an .npz beside the JSON under the same key."""
+    path, arrays = Path(path), Path(path).with_suffix(".npz")
+    if path.exists() and arrays.exists():
+        try:
+            stored = json.loads(path.read_text())
+            with np.load(arrays, allow_pickle=False) as npz:
+                if stored.get("key") == key and str(npz["__key__"]) == key:
+                    return stored["result"], {name: npz[name] for name in npz.files if name != "__key__"}
+        except (OSError, ValueError, AttributeError, KeyError) as error:
+            log.warning("recomputing %s: it cannot be read (%s)", path, error)
+    result, items = compute()
+    buffer = io.BytesIO()
+    np.savez(buffer, __key__=np.array(key), **{name: np.asarray(values, dtype=np.float64)
+                                                for name, values in items.items()})
+    write_if_changed(arrays, buffer.getvalue())
+    write_if_changed(path, json.dumps({"key": key, "result": result}, indent=1, default=float))
+    return result, {name: np.asarray(values, dtype=np.float64) for name, values in items.items()}

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from src.analysis.identifiers import PairId
 from src.analysis.runs import Run
 from src.data.paired import PairedEmbeddings, load_paired_embeddings
 from src.errors import UserError
@@ -29,8 +30,8 @@ def data_tag(run_cfg: DictConfig) -> str:
     return f"{dataset.name}-{size}-{hashlib.blake2b(split.encode(), digest_size=3).hexdigest()}"
 
 
-def pair_key(run: Run) -> tuple[str, str, str]:
-    return data_tag(run.config), run.info["model_a"], run.info["model_b"]
+def pair_id(run: Run) -> PairId:
+    return PairId(data_tag(run.config), run.info["model_a"], run.info["model_b"])
 
 
 @dataclass

@@ -20,13 +20,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src.analysis.chroma_store import EmbeddingStore, collection_name
-from src.analysis.files import cached_json, content_hash, file_name, write_if_changed
-from src.analysis.pairs import PairData, load_pair, pair_key, translated_test
-from src.analysis.search import (examples_markdown, reference_searches, search, translated_search_scores,
-                                            worked_examples)
+from src.analysis.files import cached_scores, content_hash, write_if_changed
+from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
+from src.analysis.pairs import PairData, load_pair, pair_id, translated_test
 from src.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
-from src.analysis.tables import build_tables, write_tables
 from src.analysis.scoring import translation_scores, untranslated_scores
+from src.analysis.search import (examples_markdown, reference_searches, search, translated_search_scores,
+                                 worked_examples)
+from src.analysis.summaries import Items, Settings
+from src.analysis.tables import build_tables, write_tables
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
 from src.sweep.run_index import run_fingerprint
@@ -38,12 +40,13 @@ log = logging.getLogger(__name__)
 class Candidate:
     """One translated embedding dataset: a sweep run, or a closed-form map fitted during analysis."""
 
-    label: str  # arch-x<width>, arch, or "<name> (closed form)"
-    arch: str
-    width: int | None
-    kind: str  # "trained" or "closed form"
+    id: TranslatorId
     vectors: np.ndarray
     run: Run | None = None
+
+    @property
+    def label(self) -> str:
+        return self.id.label
 
     @property
     def fingerprint(self) -> str:
@@ -55,7 +58,8 @@ class Candidate:
 class Analysis:
     output_dir: Path
     sweep: SweepRuns
-    results: pd.DataFrame  # one row per candidate
+    results: pd.DataFrame  # one row per candidate: a translator at one seed, on one pair
+    items: Items = field(default_factory=Items)  # per-text / per-query scores, for the intervals
     references: dict = field(default_factory=dict)  # per pair: scores that hold before translation
     examples: dict = field(default_factory=dict)  # per pair and chosen translator
     figures: list[Path] = field(default_factory=list)
@@ -78,60 +82,62 @@ def analyze(cfg: DictConfig) -> Analysis:
     for line in sweep.left_out:
         log.warning("left out of the analysis: %s", line)
 
-    groups: dict[tuple, list[Run]] = defaultdict(list)
+    groups: dict[PairId, list[Run]] = defaultdict(list)
     for run in sweep.runs:
-        groups[pair_key(run)].append(run)
+        groups[pair_id(run)].append(run)
 
     from src.analysis.figures.figure_set import FigureSet  # matplotlib and umap load only when there is work
 
     figures = FigureSet(output_dir / "figures", Path(cfg.paths.log_dir) / "analysis" / "cache" / "umap", cfg.figures)
-    rows, references, examples, collections = [], {}, {}, []
+    rows, references, examples, collections, items = [], {}, {}, [], Items()
     with EmbeddingStore(Path(cfg.chroma_dir)) as store:
-        for (tag, model_a, model_b), runs in groups.items():
+        for pid, runs in groups.items():
             pair = load_pair(runs[0], cfg.paths.embedding_cache_dir)
-            pair_name = f"{model_a}-to-{model_b}"
-            pair_dir = f"{tag}/{pair_name}"
-            log.info("analysing %s on %s: %d run(s)", pair_name, tag, len(runs))
-            natives = sync_native(store, pair, tag, model_a, model_b, already=set(collections))
+            log.info("analysing %s on %s: %d run(s)", pid.name, pid.dataset, len(runs))
+            natives = sync_native(store, pair, pid, already=set(collections))
             collections += natives.values()
             queries, pool = search_sets(pair)
             queries_a, queries_b = vectors_of(pair, "a", queries), vectors_of(pair, "b", queries)
             settings_key = OmegaConf.to_container(cfg.metrics, resolve=True)
-            reference = cached_json(
-                output_dir / "cache" / pair_dir / "untranslated.json",
-                content_hash(pair.native_a, pair.native_b, extra=[settings_key, cfg.retrieval.k, natives]),
-                lambda: {
-                    **untranslated_scores(pair.native_a, pair.native_b, pair.paired.target[pair.paired.rows("train")],
-                                          cfg.metrics),
-                    "search": reference_searches(store, natives["a"], natives["b"], queries_a, queries_b, queries,
-                                                 pool, pair.relevant, cfg.retrieval.k),
-                },
-            )
-            references[pair_dir] = {k: v for k, v in reference.items() if k != "search"} | {
+
+            def untranslated():
+                scores, per_text = untranslated_scores(pair.native_a, pair.native_b,
+                                                       pair.paired.target[pair.paired.rows("train")], cfg.metrics)
+                searches = reference_searches(store, natives["a"], natives["b"], queries_a, queries_b, queries,
+                                              pool, pair.relevant, cfg.retrieval.k)
+                return {**scores, "search": searches}, {**per_text, **searches.pop("items")}
+
+            reference, reference_items = cached_scores(
+                output_dir / "cache" / pid.folder / "untranslated.json",
+                content_hash(pair.native_a, pair.native_b, extra=[settings_key, cfg.retrieval.k, natives, "items"]),
+                untranslated)
+            items.references[pid] = reference_items
+            references[pid.folder] = {k: v for k, v in reference.items() if k != "search"} | {
                 "search": reference["search"]["scores"]}
             scored = []
             for candidate in candidates(runs, pair, cfg, sweep.left_out):
-                name = collection_name(tag, pair_name, file_name(candidate.label), candidate.fingerprint)
-                sync_translated(store, name, pair, candidate, model_a, model_b)
+                name = collection_name(pid.dataset, pid.name, candidate.id.file_name, candidate.fingerprint)
+                sync_translated(store, name, pair, pid, candidate)
                 collections.append(name)
-                result = cached_json(
-                    output_dir / "cache" / pair_dir / f"{file_name(candidate.label)}.json",
-                    content_hash(candidate.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name]),
+                result, per_item = cached_scores(
+                    output_dir / "cache" / pid.folder / f"{candidate.id.file_name}.json",
+                    content_hash(candidate.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, "items"]),
                     lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool, reference["search"],
                                             cfg),
                 )
+                items.translators[(pid, candidate.id)] = per_item
                 scored.append((candidate, result))
-                rows.append(result_row(tag, model_a, model_b, candidate, result, reference))
-            for candidate, result in chosen(scored, cfg.figures.translators):
-                label = f"{pair_name} {candidate.label}"
-                figures.umap(pair_dir, candidate, pair, label)
-                figures.kernels(pair_dir, candidate, pair, label)
-                examples[f"{pair_dir}/{candidate.label}"] = worked_examples(
+                rows.append(result_row(pid, candidate, result, reference))
+            for candidate, result in chosen(scored, cfg.figures.translators, cfg.figures.run_seed):
+                label = f"{pid.name} {candidate.id.run_label}"
+                figures.umap(pid.folder, candidate, pair, label)
+                figures.kernels(pid.folder, candidate, pair, label)
+                examples[f"{pid.folder}/{candidate.id.run_label}"] = worked_examples(
                     reference["search"]["native_ranking"], result["ranking"], pair.relevant, pair.test_texts,
                     cfg.retrieval.examples, cfg.retrieval.k)
 
     results = pd.DataFrame(rows)
-    analysis = Analysis(output_dir, sweep, results, references=references, examples=examples,
+    analysis = Analysis(output_dir, sweep, results, items, references=references, examples=examples,
                         figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir))
     write_outputs(analysis, cfg, figures)
     analysis.seconds = round(time.perf_counter() - started, 1)
@@ -148,29 +154,34 @@ def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[
         except DamagedFile as damaged:
             log.warning("left out of the analysis: %s: %s", " ".join(run.jobs), damaged)
             left_out.append(f"{' '.join(run.jobs)}: {damaged}")
-    labels = twin_labels([run for run, _ in readable])
-    found = [Candidate(labels[run.key], run.info["arch"], run.info.get("width"), "trained", vectors, run)
-             for run, vectors in readable]
-    return found + [Candidate(f"{name} (closed form)", name, None, "closed form",
-                              pair.closed_form(name, closed_form_config(cfg, name)))
+    ids = translator_ids([run for run, _ in readable])
+    found = [Candidate(ids[run.key], vectors, run) for run, vectors in readable]
+    return found + [Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, closed_form_config(cfg, name)))
                     for name in cfg.baselines]
 
 
-def twin_labels(runs: list[Run]) -> dict[str, str]:
-    """Each run's translator label, by run key. A sweep over something other than arch and width gives
-    several runs one label: runs that differ only by seed become <label>@seed<n>, any others
-    <label>@<fingerprint>; their jobs column says which overrides made each."""
-    by_label = defaultdict(list)
+def translator_ids(runs: list[Run]) -> dict[str, TranslatorId]:
+    """Each run's translator, by run key. Runs that differ only by seed are one translator at several
+    seeds; runs of one arch and width that differ in something else (a swept learning rate...) are
+    told apart by a short hash of their config without the seed (their jobs column says which
+    overrides made each)."""
+    variants = defaultdict(set)
     for run in runs:
-        by_label[run.label].append(run)
-    labels = {}
-    for label, twins in by_label.items():
-        seeds = [run.info.get("seed") for run in twins]
-        only_seed = len(twins) > 1 and len(set(seeds)) == len(twins) and len({without_seed(run) for run in twins}) == 1
-        for run in twins:
-            labels[run.key] = (label if len(twins) == 1 else f"{label}@seed{run.info['seed']}" if only_seed
-                               else f"{label}@{run.key[:6]}")
-    return labels
+        variants[(run.info["arch"], run.info.get("width"))].add(without_seed(run))
+    ids = {}
+    for run in runs:
+        arch, width = run.info["arch"], run.info.get("width")
+        several = len(variants[(arch, width)]) > 1
+        ids[run.key] = TranslatorId(arch, width, TRAINED, without_seed(run)[:6] if several else "",
+                                    run.info.get("seed"))
+    # Runs the config cannot tell apart (a copied run folder): each keeps its own label, by fingerprint.
+    taken = defaultdict(list)
+    for key, tid in ids.items():
+        taken[tid].append(key)
+    for tid, keys in taken.items():
+        for key in keys if len(keys) > 1 else []:
+            ids[key] = TranslatorId(tid.arch, tid.width, TRAINED, key[:6], tid.seed)
+    return ids
 
 
 def without_seed(run: Run) -> str:
@@ -200,32 +211,33 @@ def vectors_of(pair: PairData, side: str, ids: list[str]) -> np.ndarray:
     return native[[position[i] for i in ids]]
 
 
-def sync_native(store: EmbeddingStore, pair: PairData, tag: str, model_a: str, model_b: str,
-                already: set[str]) -> dict[str, str]:
+def sync_native(store: EmbeddingStore, pair: PairData, pid: PairId, already: set[str]) -> dict[str, str]:
     """A collection per (dataset, model) with every text of the dataset, split in its metadata. A model
     shared by several pairs is synced once per analysis (``already`` holds what was)."""
     texts = pair.paired.dataset.texts
     names = {}
-    for side, model, vectors in (("a", model_a, pair.paired.source), ("b", model_b, pair.paired.target)):
-        name = names[side] = collection_name(tag, model)
+    for side, model, vectors in (("a", pid.model_a, pair.paired.source), ("b", pid.model_b, pair.paired.target)):
+        name = names[side] = collection_name(pid.dataset, model)
         if name in already:
             continue
         metadatas = [{"text_id": str(i), "split": str(s), "kind": str(k), "label": str(lab), "model": model,
-                      "dataset": tag} for i, s, k, lab in zip(texts["id"], pair.paired.split, texts["kind"], texts["label"])]
+                      "dataset": pid.dataset}
+                     for i, s, k, lab in zip(texts["id"], pair.paired.split, texts["kind"], texts["label"])]
         added = store.sync(name, texts["id"].astype(str).tolist(), vectors, metadatas, texts["text"].tolist(),
-                           {"dataset": tag, "model": model, "space": "native"})
+                           {"dataset": pid.dataset, "model": model, "space": "native"})
         if added:
             log.info("Chroma: %d vectors added to %s", added, name)
     return names
 
 
-def sync_translated(store: EmbeddingStore, name: str, pair: PairData, candidate: Candidate, model_a: str,
-                    model_b: str) -> None:
+def sync_translated(store: EmbeddingStore, name: str, pair: PairData, pid: PairId, candidate: Candidate) -> None:
     texts = pair.test_texts
-    common = {"split": "test", "from_model": model_a, "to_model": model_b, "arch": candidate.arch,
+    common = {"split": "test", "from_model": pid.model_a, "to_model": pid.model_b, "arch": candidate.id.arch,
               "translator": candidate.label}
-    if candidate.width is not None:
-        common["width"] = int(candidate.width)
+    if candidate.id.width is not None:
+        common["width"] = int(candidate.id.width)
+    if candidate.id.seed is not None:
+        common["seed"] = int(candidate.id.seed)
     metadatas = [{"text_id": str(i), "kind": str(k), "label": str(lab), **common}
                  for i, k, lab in zip(texts["id"], texts["kind"], texts["label"])]
     description = {**{k: v for k, v in common.items() if k != "split"}, "space": "translated",
@@ -236,19 +248,20 @@ def sync_translated(store: EmbeddingStore, name: str, pair: PairData, candidate:
         log.info("Chroma: %d vectors added to %s", added, name)
 
 
-def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search, cfg) -> dict:
-    scores = translation_scores(pair.native_b, candidate.vectors, cfg.metrics)
+def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search,
+                    cfg) -> tuple[dict, dict]:
+    scores, per_item = translation_scores(pair.native_b, candidate.vectors, cfg.metrics)
     ranking = search(store, name, query_vectors, queries, pool, cfg.retrieval.k)
-    scores.update(translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k))
-    return {**scores, "ranking": ranking}
+    searched, per_query = translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k)
+    return {**scores, **searched, "ranking": ranking}, {**per_item, **per_query}
 
 
-def result_row(tag: str, model_a: str, model_b: str, candidate: Candidate, result: dict, reference: dict) -> dict:
-    run = candidate.run
+def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict) -> dict:
+    run, tid = candidate.run, candidate.id
     row = {
-        "dataset": tag, "pair": f"{model_a}-to-{model_b}", "model_a": model_a, "model_b": model_b,
-        "translator": candidate.label, "arch": candidate.arch, "width": candidate.width,
-        "hidden": run.info.get("hidden") if run else None, "kind": candidate.kind,
+        "dataset": pid.dataset, "pair": pid.name, "model_a": pid.model_a, "model_b": pid.model_b,
+        "translator": tid.label, "seed": tid.seed, "run_label": tid.run_label, "arch": tid.arch, "width": tid.width,
+        "hidden": run.info.get("hidden") if run else None, "kind": tid.kind,
         "parameters": run.info.get("parameters") if run else None,
         "run_dir": str(run.run_dir) if run else "", "jobs": " ".join(run.jobs) if run else "",
     }
@@ -257,23 +270,35 @@ def result_row(tag: str, model_a: str, model_b: str, candidate: Candidate, resul
     return row
 
 
-def chosen(scored: list[tuple[Candidate, dict]], wanted) -> list[tuple[Candidate, dict]]:
-    """The translators that get pictures and worked examples: 'best' (lowest test MSE among trained
-    runs) and/or named labels such as linear or mlp1-x8."""
+def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -> list[tuple[Candidate, dict]]:
+    """The runs that get pictures and worked examples: of 'best' (the trained translator with the lowest
+    test MSE, averaged over its seeds) and/or named translators such as linear or mlp1-x8, the run at
+    ``run_seed`` (null: each translator's lowest seed), so a multi-seed study still shows one run each."""
     wanted = [wanted] if isinstance(wanted, str) else list(wanted)
-    picks = []
-    trained = [item for item in scored if item[0].kind == "trained"]
+    by_label = defaultdict(list)
+    for item in scored:
+        by_label[item[0].label].append(item)
+    labels = []
+    trained = {label: runs for label, runs in by_label.items() if runs[0][0].id.kind == TRAINED}
     for name in wanted:
         if name == "best" and trained:
-            picks.append(min(trained, key=lambda item: item[1]["test_mse"]))
-        picks += [item for item in scored if item[0].label == name]
-    return list({id(item[0]): item for item in picks}.values())
+            labels.append(min(trained, key=lambda label: np.mean([r["test_mse"] for _, r in trained[label]])))
+        elif name in by_label:
+            labels.append(name)
+    picks = []
+    for label in dict.fromkeys(labels):
+        runs = sorted(by_label[label], key=lambda item: (item[0].id.seed is None, item[0].id.seed or 0))
+        at_seed = [item for item in runs if run_seed is None or item[0].id.seed in (run_seed, None)]
+        if at_seed:
+            picks.append(at_seed[0])
+    return picks
 
 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
-    analysis.tables = build_tables(analysis.results)
+    analysis.tables = build_tables(analysis.results, analysis.items, Settings(**cfg.intervals))
     write_tables(analysis.tables, analysis.output_dir / "tables")
-    figures.mse_vs_width(analysis.results)  # adds to figures.written, which analysis.figures is
+    figures.mse_vs_width(analysis.tables["translators"], analysis.results)
+    figures.retention(analysis.tables["translators"])  # adds to figures.written, which analysis.figures is
     for key, examples in analysis.examples.items():
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.md", examples_markdown(key, examples))

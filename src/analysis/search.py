@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.chroma_store import EmbeddingStore
-from src.metrics.retrieval import (chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard,
-                                           topk_jaccards)
+from src.metrics.retrieval import (chance_per_query, chance_scores, gap_closed, retention, retrieval_per_query,
+                                  retrieval_scores, scored_queries, topk_jaccard, topk_jaccards)
 
 
 def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_ids: list[str],
@@ -27,11 +27,14 @@ def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_id
 def reference_searches(store: EmbeddingStore, native_a: str, native_b: str, queries_a: np.ndarray,
                        queries_b: np.ndarray, query_ids: list[str], pool: list[str], relevant: dict,
                        k: int) -> dict:
-    """Scores (and rankings) of the searches that do not depend on the translator."""
+    """Scores (and rankings) of the searches that do not depend on the translator, with the per-query
+    scores of native B and of the floor (``items``, in the order of scored_queries(relevant))."""
     native = search(store, native_b, queries_b, query_ids, pool, k)
     source = search(store, native_a, queries_a, query_ids, pool, k)
     same_dim = queries_a.shape[1] == queries_b.shape[1]
     floor = search(store, native_a, queries_b, query_ids, pool, k) if same_dim else None
+    per_query = {"native": retrieval_per_query(native, relevant, k),
+                 "floor": retrieval_per_query(floor, relevant, k) if floor else chance_per_query(relevant, len(pool), k)}
     scores = {
         "native": retrieval_scores(native, relevant, k),
         "source": retrieval_scores(source, relevant, k),
@@ -39,13 +42,17 @@ def reference_searches(store: EmbeddingStore, native_a: str, native_b: str, quer
         "floor_kind": "untranslated A vectors" if floor else "random ranking (dimensions differ)",
         "pool_size": len(pool),
     }
-    return {"scores": scores, "native_ranking": native}
+    items = {f"{name}_{side}": values.tolist() for side, arrays in per_query.items() for name, values in arrays.items()}
+    return {"scores": scores, "native_ranking": native, "items": items}
 
 
-def translated_search_scores(translated: dict[str, list[str]], reference: dict, relevant: dict, k: int) -> dict:
+def translated_search_scores(translated: dict[str, list[str]], reference: dict, relevant: dict,
+                             k: int) -> tuple[dict, dict]:
     """Raw scores of the translated search, as retention of native B and as share of the floor -> native
-    gap closed, and the Jaccard of the top k fetched by native and translated search."""
-    scores = retrieval_scores(translated, relevant, k)
+    gap closed, and the Jaccard of the top k fetched by native and translated search; with the
+    per-query recall, nDCG and top-k Jaccard (in the order of scored_queries(relevant))."""
+    per_query = retrieval_per_query(translated, relevant, k)
+    scores = {name: float(values.mean()) if len(values) else float("nan") for name, values in per_query.items()}
     ref = reference["scores"]
     result = {f"{name}": scores[name] for name in (f"recall@{k}", f"ndcg@{k}")}
     for name in (f"recall@{k}", f"ndcg@{k}"):
@@ -54,11 +61,13 @@ def translated_search_scores(translated: dict[str, list[str]], reference: dict, 
         result[f"{name}_source"] = ref["source"][name]
         result[f"{name}_retention"] = retention(scores[name], ref["native"][name])
         result[f"{name}_gap_closed"] = gap_closed(scores[name], ref["floor"][name], ref["native"][name])
+    jaccards = topk_jaccards(reference["native_ranking"], translated, k)
+    per_query[f"top{k}_jaccard"] = np.array([jaccards[q] for q in scored_queries(relevant)], dtype=np.float64)
     result[f"top{k}_jaccard"] = topk_jaccard(reference["native_ranking"], translated, k)
     result["floor_kind"] = ref["floor_kind"]
-    result["retrieval_queries"] = scores["queries"]
+    result["retrieval_queries"] = float(len(per_query[f"ndcg@{k}"]))
     result["retrieval_pool"] = ref["pool_size"]
-    return result
+    return result, per_query
 
 
 def worked_examples(native: dict[str, list[str]], translated: dict[str, list[str]], relevant: dict,

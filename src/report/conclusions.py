@@ -1,192 +1,140 @@
-"""The conclusion, generated from the numbers: each sentence is computed, and says nothing it cannot show.
+"""The conclusion, generated from the analysis' tables: each sentence is computed, and says nothing it cannot show.
 
-A finding is made only when its inputs exist (two widths of an arch, both directions of a pair,
-retrieval scores...), and its wording follows the sign and size of the numbers it quotes.
+Comparative sentences come from tables/comparisons.csv: paired bootstraps over the same test items
+and seeds. A sentence says "beats" only when the 95 % interval of the difference excludes zero, and
+"no clear difference" otherwise; every one quotes the effect with its interval. Translators are
+ranked by their mean over seeds, never by one seed when several exist.
 """
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from src.report.content import Markdown, source_anchor
+from src.analysis.identifiers import CLOSED_FORM, TRAINED
+from src.metrics.registry import metric_of, title_of
+from src.report.content import Markdown
 from src.report.sections import ReportSections
-from src.analysis.tables import with_mse_ratio
 
-# A mean relative change in test MSE smaller than this is called "no clear effect".
-CLEAR_CHANGE = 0.02
+FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
 
 
 def conclusions(sections: ReportSections) -> dict[str, list[Markdown]]:
-    findings = [f for f in (best_overall(sections), learned_vs_closed_form(sections), *width_effects(sections),
-                            depth_effect(sections), *directions(sections), neighbourhoods(sections),
+    findings = [f for f in (best_overall(sections), *compared(sections), neighbourhoods(sections),
                             cka_significance(sections)) if f]
     return {"findings": findings, "caveats": caveats(sections)}
 
 
-def gap_metric(sections: ReportSections) -> tuple[str, str] | None:
-    """The scale-free score the comparisons rank by: retrieval gap closed when measured, else top-1 matching."""
-    if sections.retrieval_k and f"ndcg@{sections.retrieval_k}_gap_closed" in sections.results:
-        return f"ndcg@{sections.retrieval_k}_gap_closed", f"share of the nDCG@{sections.retrieval_k} gap closed"
-    if "top1_accuracy" in sections.results:
-        return "top1_accuracy", "top-1 matching accuracy"
+def ranking_column(sections: ReportSections) -> str | None:
+    """The scale-free score translators are ranked by: retrieval gap closed when measured, else top-1 matching."""
+    aggregate = sections.report.aggregate
+    for column in (f"ndcg@{sections.retrieval_k}_gap_closed", "top1_accuracy"):
+        if f"{column}_mean" in aggregate and aggregate[f"{column}_mean"].notna().any():
+            return column
     return None
 
 
-def translator_means(sections: ReportSections, metric: str) -> pd.Series:
-    return sections.results.groupby("translator", sort=False)[metric].mean().dropna()
-
-
 def best_overall(sections: ReportSections) -> Markdown | None:
-    found = gap_metric(sections)
-    if not found:
+    column = ranking_column(sections)
+    if not column:
         return None
-    metric, name = found
-    means = translator_means(sections, metric)
-    if means.empty:
-        return None
-    best = means.idxmax()
-    value = sections.sources.mean(sections.rows_of(best), metric)
-    closed = [t for t in means.index if "(closed form)" in t]
-    text = f"Averaged over {len(sections.pairs)} pair(s), **{best}** has the highest {name}: {value}"
-    if closed and best not in closed:
-        reference = max(closed, key=lambda t: means[t])
-        text += f", against {sections.sources.mean(sections.rows_of(reference), metric)} for {reference}"
-    elif closed:
-        trained = [t for t in means.index if t not in closed]
-        if trained:
-            runner = max(trained, key=lambda t: means[t])
-            text += (f"; no trained translator beats it (the best, {runner}, reaches "
-                     f"{sections.sources.mean(sections.rows_of(runner), metric)})")
-    return Markdown(text + ".")
+    aggregate = sections.report.aggregate.dropna(subset=[f"{column}_mean"])
+    best = aggregate.loc[aggregate[f"{column}_mean"].idxmax()]
+    value = sections.sources.aggregated(best.to_dict(), column)
+    seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
+    text = (f"Averaged over {len(sections.pairs)} pair(s){seeds}, **{best['translator']}** has the highest "
+            f"{title_of(column)}: {value}")
+    others = aggregate[aggregate["kind"] != best["kind"]]
+    if len(others):
+        runner = others.loc[others[f"{column}_mean"].idxmax()]
+        kind = "closed-form map" if runner["kind"] == CLOSED_FORM else "trained translator"
+        text += f"; the best {kind}, {runner['translator']}, reaches {sections.sources.aggregated(runner.to_dict(), column)}"
+    return Markdown(text + " (mean ± standard deviation over pairs [95 % interval]).")
 
 
-def learned_vs_closed_form(sections: ReportSections) -> Markdown | None:
-    results = with_mse_ratio(sections.results)
-    trained = results[results["kind"] == "trained"]
-    means = trained.groupby("translator", sort=False)["mse_vs_lstsq"].mean().dropna()
-    if means.empty:
-        return None
-    best = means.idxmin()
-    ratio = sections.sources.mean(trained[trained["translator"] == best], "mse_vs_lstsq", "ratio")
-    if means[best] < 1 - CLEAR_CHANGE:
-        verdict = "below"
-    elif means[best] > 1 + CLEAR_CHANGE:
-        verdict = "above"
-    else:
-        verdict = "level with"
-    return Markdown(f"The lowest test MSE among trained translators is **{best}**'s, at {ratio} the least-squares "
-                    f"map's on average: {verdict} the closed-form solution fitted on the same training pairs.")
-
-
-def relative_change(sections: ReportSections, translator_from: str, translator_to: str) -> pd.DataFrame:
-    """Per pair: test MSE of ``translator_to`` relative to ``translator_from`` (negative: lower error)."""
-    results = sections.results
-    low = results[results["translator"] == translator_from].set_index(["dataset", "pair"])["test_mse"]
-    high = results[results["translator"] == translator_to].set_index(["dataset", "pair"])["test_mse"]
-    both = low.index.intersection(high.index)
-    return pd.DataFrame({"change": high[both] / low[both] - 1}).reset_index()
-
-
-def verdict(changes: pd.Series, unit: str = "pair(s)") -> str:
-    improved, n = int((changes < 0).sum()), len(changes)
-    mean = changes.mean()
-    if mean < -CLEAR_CHANGE and improved > n / 2:
-        return f"it pays: lower error in {improved} of {n} {unit}"
-    if mean > CLEAR_CHANGE and improved < n / 2:
-        return f"it does not pay: higher error in {n - improved} of {n} {unit}"
-    return f"no clear effect (lower error in {improved} of {n} {unit}; we call a mean change under {CLEAR_CHANGE:.0%} none)"
-
-
-def change_value(sections: ReportSections, changes: pd.DataFrame, translator: str):
-    frame = changes.assign(translator=translator)
-    return sections.sources.mean(frame, "change", "percent", anchor=source_anchor(translator))
-
-
-def width_effects(sections: ReportSections) -> list[Markdown]:
-    trained = sections.results[(sections.results["kind"] == "trained") & sections.results["width"].notna()]
-    found = []
-    for arch, rows in trained.groupby("arch", sort=False):
-        widths = sorted(pd.to_numeric(rows["width"]).unique())
-        if len(widths) < 2:
-            continue
-        narrow, wide = (rows[rows["width"] == w]["translator"].iloc[0] for w in (widths[0], widths[-1]))
-        changes = relative_change(sections, narrow, wide)
-        if changes.empty:
-            continue
-        found.append(Markdown(
-            f"Widening {arch}'s hidden layers from ×{widths[0]:g} to ×{widths[-1]:g} the full rank changes test MSE "
-            f"by {change_value(sections, changes, wide)} on average; {verdict(changes['change'])}."))
-    return found
-
-
-def depth_effect(sections: ReportSections) -> Markdown | None:
-    labels = set(sections.translators)
-    pairs = [(t, t.replace("mlp1", "mlp2", 1)) for t in sections.translators
-             if t.startswith("mlp1") and t.replace("mlp1", "mlp2", 1) in labels]
-    if not pairs:
-        return None
-    changes = pd.concat([relative_change(sections, one, two) for one, two in pairs], ignore_index=True)
-    if changes.empty:
-        return None
-    return Markdown(f"A second hidden layer (mlp2 against mlp1 at the same width, {len(changes)} comparisons) "
-                    f"changes test MSE by {change_value(sections, changes, pairs[0][1])} on average; "
-                    f"{verdict(changes['change'], 'comparisons')}.")
-
-
-def directions(sections: ReportSections) -> list[Markdown]:
-    """For pairs measured both ways: which direction the best translator handles better."""
-    found_metric = gap_metric(sections)
-    if not found_metric:
+def compared(sections: ReportSections) -> list[Markdown]:
+    """One sentence per comparison the analysis tested: over all pairs, and each direction of a pair."""
+    table = sections.report.comparisons
+    if table.empty:
         return []
-    metric, name = found_metric
-    found, done = [], set()
-    for dataset, pair in sections.pairs:
-        model_a, model_b = pair.split("-to-")
-        back = f"{model_b}-to-{model_a}"
-        if (dataset, back) not in sections.pairs or (dataset, back) in done:
-            continue
-        done.add((dataset, pair))
-        best = {}
-        for p in (pair, back):
-            rows = sections.results[(sections.results["dataset"] == dataset) & (sections.results["pair"] == p)
-                                    & sections.results[metric].notna()]
-            if rows.empty:
-                break
-            best[p] = rows.loc[rows[metric].idxmax()]
-        if len(best) < 2:
-            continue
-        forward, backward = (sections.sources.value(best[p], metric) for p in (pair, back))
-        difference = best[pair][metric] - best[back][metric]
-        if abs(difference) < CLEAR_CHANGE:
-            lead = f"{model_a} ↔ {model_b} is about as hard both ways"
-        elif difference > 0:
-            lead = f"{model_a} → {model_b} is the easier direction"
+    rows = table[(table["scope"] == "all pairs") | table["directions"].astype(bool)]
+    order = {family: i for i, family in enumerate(FAMILY_ORDER)}
+    rows = rows.assign(order=rows["family"].map(lambda f: order.get(f, len(order)))).sort_values("order", kind="stable")
+    return [comparison_sentence(sections, row) for row in rows.to_dict("records")]
+
+
+def effect_text(sections: ReportSections, row: dict) -> str:
+    """The effect with its interval, linked to the comparisons table."""
+    style = "percent" if row["effect_kind"] == "relative change" else "signed"
+    effect = sections.sources.make(row["effect"], style, comparisons_file(sections), row["method"])
+    low, high = (sections.sources.make(row[side], style) for side in ("low", "high"))
+    what = "relative change" if row["effect_kind"] == "relative change" else "difference"
+    return f"{what} {effect} (95 % interval {low} to {high})"
+
+
+def comparisons_file(sections: ReportSections):
+    folder = sections.report.analysis_dir
+    return None if folder is None or sections.report.placeholder else folder / "tables" / "comparisons.csv"
+
+
+def support(row: dict) -> str:
+    """What the interval rests on, and how many pairs agree."""
+    seeds = f" and {int(row['seeds'])} seeds" if int(row["seeds"]) > 1 else ""
+    text = f"paired bootstrap over the same test items{seeds}"
+    pairs = int(row["pairs"])
+    if pairs > 1 and not row["directions"]:
+        text += f"; better in {int(row['pairs_first_better'])} of {pairs} pairs"
+    return text
+
+
+def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
+    first, second = f"**{row['first']}**", f"**{row['second']}**"
+    verdict = row["verdict"]
+    if row["directions"]:
+        forward, backward = row["scope"].split(" vs ")
+        subject = f"For {first}, {forward} against {backward}"
+        if verdict == "no clear difference":
+            claim = f"{subject}: no clear difference between the two directions"
         else:
-            lead = f"{model_b} → {model_a} is the easier direction"
-        found.append(Markdown(
-            f"{lead}: the best translator's {name} is {forward} for {model_a} → {model_b} "
-            f"({best[pair]['translator']}) and {backward} for {model_b} → {model_a} ({best[back]['translator']})."))
-    return found
+            easier, harder = (forward, backward) if verdict == "better" else (backward, forward)
+            claim = f"{subject}: {easier} is the easier direction (than {harder})"
+    elif verdict == "better":
+        claim = f"{first} beats {second}"
+    elif verdict == "worse":
+        claim = f"{first} does worse than {second}"
+    else:
+        claim = f"No clear difference between {first} and {second}"
+    lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
+    direction = " (lower is better)" if lower_better else ""
+    return Markdown(f"{claim} on {title_of(row['metric'])}{direction}: {effect_text(sections, row)}; "
+                    f"{support(row)}.")
 
 
 def neighbourhoods(sections: ReportSections) -> Markdown | None:
     k = sections.knn_k
-    metric, reference = f"jaccard@{k}", f"untranslated_jaccard@{k}"
-    if not k or reference not in sections.results:
+    column, reference = f"jaccard@{k}", f"untranslated_jaccard@{k}"
+    aggregate = sections.report.aggregate
+    if not k or reference not in sections.results or f"{column}_mean" not in aggregate:
         return None
-    means = translator_means(sections, metric)
-    if means.empty:
+    ranked = aggregate.dropna(subset=[f"{column}_mean"])
+    if ranked.empty:
         return None
-    best = means.idxmax()
+    best = ranked.loc[ranked[f"{column}_mean"].idxmax()]
     first_rows = sections.pair_rows()
+    raw_mean = first_rows[reference].mean()
     raw = sections.sources.mean(first_rows, reference, anchor="sources")
     chance = sections.sources.mean(first_rows, f"untranslated_chance_jaccard@{k}", anchor="sources")
-    translated = sections.sources.mean(sections.rows_of(best), metric)
-    relation = ("above" if means[best] > first_rows[reference].mean() + CLEAR_CHANGE else
-                "below" if means[best] < first_rows[reference].mean() - CLEAR_CHANGE else "about level with")
-    return Markdown(f"Neighbourhoods: the best translator for Jaccard@{k} ({best}) shares {translated} of each "
-                    f"text's {k} nearest neighbours with native B, {relation} the {raw} that raw A already shares "
-                    f"(chance: {chance}).")
+    low, high = best.get(f"{column}_low", math.nan), best.get(f"{column}_high", math.nan)
+    if pd.notna(low) and low > raw_mean:
+        relation = "clearly above"
+    elif pd.notna(high) and high < raw_mean:
+        relation = "clearly below"
+    else:
+        relation = "not clearly different from"
+    return Markdown(f"Neighbourhoods: the best translator for Jaccard@{k} ({best['translator']}) shares "
+                    f"{sections.sources.aggregated(best.to_dict(), column)} of each text's {k} nearest neighbours "
+                    f"with native B, {relation} the {raw} that raw A already shares (chance: {chance}).")
 
 
 def cka_significance(sections: ReportSections) -> Markdown | None:
@@ -200,20 +148,23 @@ def cka_significance(sections: ReportSections) -> Markdown | None:
     first_rows = sections.pair_rows()
     raw = sections.sources.mean(first_rows, "untranslated_cka_linear", anchor="sources")
     translated = sections.sources.mean(rows.assign(translator="all"), "cka_linear", anchor="sources")
-    return Markdown(f"Kernel matrices: {above} of {len(rows)} translated spaces have a linear CKA with native B "
+    return Markdown(f"Kernel matrices: {above} of {len(rows)} translated spaces (runs) have a linear CKA with native B "
                     f"above the 95th percentile of their permutation null; the mean linear CKA is {translated} "
                     f"after translation against {raw} between raw A and B.")
 
 
 def caveats(sections: ReportSections) -> list[Markdown]:
     report, found = sections.report, []
-    seeds = {facts.seed for facts in report.runs.values()}
-    trained = sections.results[sections.results["kind"] == "trained"]
-    per_setting = trained.groupby(["dataset", "pair", "arch", "width"], dropna=False).size()
-    if len(per_setting) and per_setting.max() == 1:
+    trained = sections.results[sections.results["kind"] == TRAINED]
+    seeds = sorted({int(s) for s in trained["seed"].dropna()}) if "seed" in trained else []
+    if len(trained) and sections.summary[sections.summary["kind"] == TRAINED]["seeds"].max() == 1:
         found.append(Markdown(f"Each setting was trained once (seed{'s' if len(seeds) > 1 else ''} "
-                              f"{', '.join(str(s) for s in sorted(seeds, key=str))}): differences smaller than "
-                              "run-to-run variation cannot be told apart here."))
+                              f"{', '.join(str(s) for s in seeds)}): the intervals cover which test texts were "
+                              "drawn, not run-to-run variation; run the study preset (+sweep=study) for several seeds."))
+    elif len(trained):
+        found.append(Markdown(f"Trained translators were run at seeds {', '.join(str(s) for s in seeds)}: every number "
+                              "is the mean over seeds, ± their standard deviation; worked examples and pictures show "
+                              "one seed's run (named in their titles)."))
     epochs = [facts.epochs for facts in report.runs.values() if facts.epochs is not None]
     if epochs and report.protocol.max_epochs and max(epochs) >= report.protocol.max_epochs:
         stopped = sum(e >= report.protocol.max_epochs for e in epochs)

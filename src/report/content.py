@@ -7,6 +7,7 @@ run a mean was taken over.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.analysis.files import file_name
+from src.analysis.identifiers import file_name
 from src.report.inputs import ReportInput
-from src.report.values import Value, ValueMaker, escape_markdown, relative_href
+from src.report.values import Value, ValueMaker, escape_markdown, formatted, relative_href
 
 
 class Markdown(str):
@@ -62,7 +63,7 @@ class Sources:
             return None
         if row["kind"] == "trained" and row.get("run_dir"):
             return Path(row["run_dir"])
-        return self.cache_file(row["dataset"], row["pair"], file_name(row["translator"]))
+        return self.cache_file(row["dataset"], row["pair"], file_name(row.get("run_label") or row["translator"]))
 
     def cache_file(self, dataset: str, pair: str, name: str) -> Path | None:
         if self.report.analysis_dir is None:
@@ -96,6 +97,36 @@ class Sources:
         std = self.make(values.std(), style, mean.href, f"standard deviation over {len(values)} pairs")
         return (mean, std)
 
+    def summarised(self, row, metric: str, style: str = "fraction") -> Value:
+        """One translator on one pair over its seeds: mean (± std over seeds) [95 % interval], linked to its
+        run when it is one run, else to the appendix rows of its runs."""
+        seeds = int(row.get("seeds") or 1)
+        low = row.get(f"{metric}_boot_low", row.get(f"{metric}_seed_low"))
+        high = row.get(f"{metric}_boot_high", row.get(f"{metric}_seed_high"))
+        text = with_interval(row.get(metric), row.get(f"{metric}_std") if seeds > 1 else None, low, high, style)
+        if seeds > 1:
+            source, where = f"#{source_anchor(row['translator'])}", f"mean over {seeds} seeds; the appendix lists each run"
+        else:
+            runs = self.report.results
+            run = runs[(runs["dataset"] == row["dataset"]) & (runs["pair"] == row["pair"])
+                       & (runs["translator"] == row["translator"])]
+            source = self.of_row(run.iloc[0]) if len(run) else None
+            where = "its run" if row["kind"] == "trained" else "fitted during analysis"
+        interval = ("95 % bootstrap interval over test items" if f"{metric}_boot_low" in row
+                    else "95 % t interval over seeds")
+        value = self.make(row.get(metric), style, source, f"{row['translator']}, {row['pair']}: {metric} ({where}); "
+                                                          f"in brackets the {interval}")
+        return Value(value.number, text, value.href, value.title, value.placeholder)
+
+    def aggregated(self, row: dict, column: str, style: str = "fraction") -> Value:
+        """A translator over every pair (tables/aggregate.csv): mean ± std over pairs [95 % interval of the mean]."""
+        text = with_interval(row.get(f"{column}_mean"), row.get(f"{column}_std"), row.get(f"{column}_low"),
+                             row.get(f"{column}_high"), style)
+        source = self.report.analysis_dir / "tables" / "aggregate.csv" if self.report.analysis_dir else None
+        value = self.make(row.get(f"{column}_mean"), style, None if self.report.placeholder else source,
+                          f"{row['translator']}: {column} over {row['pairs']} pair(s) (tables/aggregate.csv)")
+        return Value(value.number, text, value.href, value.title, value.placeholder)
+
     def link(self, text: str, target: Path) -> Markdown:
         return Markdown(f"[{escape_markdown(text)}]({relative_href(target, self.report_dir)})")
 
@@ -113,6 +144,20 @@ class Sources:
         if self.report.placeholder:
             return Markdown(Value(None, str(text), placeholder=True))
         return Markdown(escape_markdown(text))
+
+
+def finite(number) -> bool:
+    return number is not None and not (isinstance(number, float) and math.isnan(number)) and not pd.isna(number)
+
+
+def with_interval(mean, std, low, high, style: str) -> str:
+    """mean ± std [low, high], each part only when it is a number."""
+    text = formatted(mean, style)
+    if finite(mean) and finite(std):
+        text += f" ± {formatted(std, style)}"
+    if finite(mean) and finite(low) and finite(high):
+        text += f" [{formatted(low, style)}, {formatted(high, style)}]"
+    return text
 
 
 def source_anchor(translator: str) -> str:

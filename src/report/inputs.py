@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from src.analysis.files import file_name
+from src.analysis.identifiers import file_name
 from src.cli import CONFIG_DIR
 from src.errors import UserError
 
@@ -50,7 +50,10 @@ class RunFacts:
 @dataclass
 class ReportInput:
     name: str
-    results: pd.DataFrame  # one row per translator and pair, as analysis.json's "results"
+    results: pd.DataFrame  # one row per run (translator, seed) and pair, as analysis.json's "results"
+    translators: pd.DataFrame  # tables/translators.csv: per translator and pair, over its seeds, with intervals
+    aggregate: pd.DataFrame  # tables/aggregate.csv: per translator over pairs
+    comparisons: pd.DataFrame  # tables/comparisons.csv: the paired tests the conclusion states
     references: dict  # per "<dataset>/<pair>": scores before translation
     examples: dict[str, list]  # per "<dataset>/<pair>/<translator>": worked searches
     figures: list[Path]  # absolute paths of the analysis' PNGs
@@ -149,8 +152,17 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
         if path.exists():
             examples[key] = json.loads(path.read_text())
     sweep_dir = Path(summary["sweep_dir"])
+    tables = {}
+    for name in ("translators", "aggregate", "comparisons"):
+        path = analysis_dir / "tables" / f"{name}.csv"
+        if not path.exists():
+            raise UserError(f"{path} is missing: re-run python analyze.py, which writes it")
+        try:
+            tables[name] = pd.read_csv(path)
+        except pd.errors.EmptyDataError:  # no comparison could be made: a header-less empty table
+            tables[name] = pd.DataFrame()
     return ReportInput(
-        name=sweep_dir.name, results=results, references=summary.get("references", {}), examples=examples,
+        name=sweep_dir.name, results=results, **tables, references=summary.get("references", {}), examples=examples,
         figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs, protocol=protocol_of(next(iter(configs.values()))),
         models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,
         command=sweep_command(sweep_dir), left_out=summary.get("left_out", []), skipped=summary.get("skipped", []),

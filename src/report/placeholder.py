@@ -17,9 +17,13 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from omegaconf import OmegaConf
 
-from src.analysis.figures.figure_set import mse_width_table
-from src.analysis.files import file_name
-from src.analysis.figures.plots import DPI, plot_kernel_matrices, plot_mse_vs_width, plot_umap, save_figure
+from src.analysis.figures.figure_set import interval_table, mse_width_table
+from src.analysis.figures.plots import (DPI, plot_kernel_matrices, plot_metric_by_pair, plot_mse_vs_width, plot_umap,
+                                        save_figure)
+from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
+from src.analysis.summaries import Items, Settings
+from src.analysis.tables import build_tables
+from src.metrics.registry import title_of as metric_title
 from src.report.diagrams import placeholder_stamp
 from src.report.inputs import ReportInput, RunFacts, config_description, protocol_of
 from src.cli import CONFIG_DIR
@@ -60,36 +64,44 @@ def placeholder_input(folder: Path, study, seed: int = 0) -> ReportInput:
     tag = f"{study.dataset}-placeholder"
     pairs = [(a, b) for a in study.models for b in study.models if a != b]
     split_sizes = {"train": 9_300, "val": 1_030, "test": 2_580}
-    rows, runs = [], {}
+    rows, runs, items = [], {}, Items()
+    seeds = list(study.get("seeds") or [0])
     for model_a, model_b in pairs:
         d_a, d_b = models[model_a]["dim"], models[model_b]["dim"]
-        pair = f"{model_a}-to-{model_b}"
+        pid = PairId(tag, model_a, model_b)
         reference = synthetic_reference(rng)
+        items.references[pid] = synthetic_reference_items(reference, rng)
         translators = [(arch, width) for arch in study.archs
                        for width in ([None] if arch == "linear" else study.widths)]
         for arch, width in translators:
-            label = arch if width is None else f"{arch}-x{width}"
             hidden = None if width is None else width * min(d_a, d_b)
             layers = {"mlp1": 1, "mlp2": 2}.get(arch, 0)
             parameters = d_a * d_b + d_b if not layers else (
                 d_a * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * d_b + d_b)
-            run_dir = f"placeholder/{pair}/{label}"
             net = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / "arch" / f"{arch}.yaml").net)
             if "width" in net:
                 net["width"] = width
-            runs[run_dir] = RunFacts(Path(run_dir), {"a": d_a, "b": d_b}, split_sizes, None, None, 0, net)
             quality = 0.55 + 0.08 * layers + 0.03 * np.log2(width or 1) + rng.normal(0, 0.03)
-            rows.append(synthetic_row(rng, tag, model_a, model_b, label, arch, width, hidden, "trained", parameters,
-                                      run_dir, quality, reference))
+            for seed in seeds:
+                tid = TranslatorId(arch, width, TRAINED, seed=seed)
+                run_dir = f"placeholder/{pid.name}/{tid.run_label}"
+                runs[run_dir] = RunFacts(Path(run_dir), {"a": d_a, "b": d_b}, split_sizes, None, None, seed, net)
+                rows.append(synthetic_row(rng, pid, tid, hidden, parameters, run_dir, quality + rng.normal(0, 0.01),
+                                          reference))
+                items.translators[(pid, tid)] = synthetic_items(rows[-1], items.references[pid], rng)
         for name, quality in (("lstsq", 0.6), ("procrustes", 0.56)):
-            rows.append(synthetic_row(rng, tag, model_a, model_b, f"{name} (closed form)", name, None, None,
-                                      "closed form", None, "", quality, reference))
+            tid = TranslatorId(name, kind=CLOSED_FORM)
+            rows.append(synthetic_row(rng, pid, tid, None, None, "", quality, reference))
+            items.translators[(pid, tid)] = synthetic_items(rows[-1], items.references[pid], rng)
     results = pd.DataFrame(rows)
-    figures = synthetic_figures(folder / "figures", results, rng)
-    examples = {f"{tag}/{a}-to-{b}/{study.archs[-1]}-x{study.widths[-1]}": synthetic_examples(rng)
-                for a, b in pairs}
+    # The analysis' own summaries, from the synthetic runs and items: the same tables a study gets.
+    tables = build_tables(results, items, Settings(replicates=200))
+    figures = synthetic_figures(folder / "figures", results, tables["translators"], rng)
+    shown = TranslatorId(study.archs[-1], study.widths[-1], TRAINED, seed=seeds[0]).run_label
+    examples = {f"{tag}/{a}-to-{b}/{shown}": synthetic_examples(rng) for a, b in pairs}
     return ReportInput(
-        name="placeholder", results=results, references={}, examples=examples, figures=figures, runs=runs,
+        name="placeholder", results=results, translators=tables["translators"], aggregate=tables["aggregate"],
+        comparisons=tables["comparisons"], references={}, examples=examples, figures=figures, runs=runs,
         protocol=protocol_of(config), models=models,
         datasets={tag: {"name": study.dataset, "description": config_description("dataset", study.dataset),
                         "limit": None, "split_sizes": split_sizes}},
@@ -113,24 +125,46 @@ def synthetic_reference(rng) -> dict:
     }
 
 
-def synthetic_row(rng, tag, model_a, model_b, label, arch, width, hidden, kind, parameters, run_dir, quality,
-                  reference) -> dict:
+def synthetic_row(rng, pid: PairId, tid: TranslatorId, hidden, parameters, run_dir, quality, reference) -> dict:
     quality = float(np.clip(quality, 0.05, 0.98))
     floor, native = reference[f"ndcg@{RETRIEVAL_K}_floor"], reference[f"ndcg@{RETRIEVAL_K}_native"]
     ndcg = floor + quality * (native - floor)
     return {
-        "dataset": tag, "pair": f"{model_a}-to-{model_b}", "model_a": model_a, "model_b": model_b,
-        "translator": label, "arch": arch, "width": width, "hidden": hidden, "kind": kind, "parameters": parameters,
+        "dataset": pid.dataset, "pair": pid.name, "model_a": pid.model_a, "model_b": pid.model_b,
+        "translator": tid.label, "seed": tid.seed, "run_label": tid.run_label, "arch": tid.arch, "width": tid.width,
+        "hidden": hidden, "kind": tid.kind, "parameters": parameters,
         "run_dir": run_dir, "test_mse": reference["mean_vector_mse"] * (1 - 0.7 * quality),
         "test_cosine": 0.4 + 0.5 * quality, f"jaccard@{KNN_K}": 0.1 + 0.2 * quality, f"rbo@{KNN_K}": 0.2 + 0.3 * quality,
         "cka_linear": 0.5 + 0.4 * quality, "cka_linear_null_p95": rng.uniform(0.02, 0.04), "cka_linear_p_value": 0.0099,
         "cka_rbf": 0.5 + 0.4 * quality, "cka_rbf_null_p95": rng.uniform(0.02, 0.05), "cka_rbf_p_value": 0.0099,
-        "top1_accuracy": quality, f"ndcg@{RETRIEVAL_K}": ndcg, f"ndcg@{RETRIEVAL_K}_retention": ndcg / native,
-        f"ndcg@{RETRIEVAL_K}_gap_closed": quality, **reference,
+        "top1_accuracy": quality, "vec2vec_top1_accuracy": quality * 0.95, f"ndcg@{RETRIEVAL_K}": ndcg,
+        f"ndcg@{RETRIEVAL_K}_retention": ndcg / native, f"ndcg@{RETRIEVAL_K}_gap_closed": quality, **reference,
     }
 
 
-def synthetic_figures(folder: Path, results: pd.DataFrame, rng) -> list[Path]:
+ITEMS = 200  # synthetic test texts / queries per pair
+
+
+def with_mean(rng, mean: float, spread: float) -> np.ndarray:
+    """ITEMS values around ``mean`` whose mean is exactly ``mean``, so the intervals sit around the table's numbers."""
+    values = rng.normal(0, spread, ITEMS)
+    return values - values.mean() + mean
+
+
+def synthetic_reference_items(reference: dict, rng) -> dict[str, np.ndarray]:
+    return {f"ndcg@{RETRIEVAL_K}_{side}": with_mean(rng, reference[f"ndcg@{RETRIEVAL_K}_{side}"], 0.05)
+            for side in ("native", "floor")}
+
+
+def synthetic_items(row: dict, reference_items: dict, rng) -> dict[str, np.ndarray]:
+    """Per-item values for each per-item score of a synthetic row (each with the row's mean)."""
+    spread = {"test_mse": row["test_mse"] * 0.3}
+    names = ["test_mse", "test_cosine", f"jaccard@{KNN_K}", f"rbo@{KNN_K}", "top1_accuracy", "vec2vec_top1_accuracy",
+             f"ndcg@{RETRIEVAL_K}"]
+    return {name: with_mean(rng, row[name], spread.get(name, 0.15)) for name in names}
+
+
+def synthetic_figures(folder: Path, results: pd.DataFrame, translators: pd.DataFrame, rng) -> list[Path]:
     """The analysis' figure kinds drawn by the analysis' own plotting code from random data, then stamped."""
     written = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -140,7 +174,7 @@ def synthetic_figures(folder: Path, results: pd.DataFrame, rng) -> list[Path]:
         native_xy = np.array([centres[label] + rng.normal(0, 1, 2) for label in labels])
         for (tag, pair), rows in results.groupby(["dataset", "pair"], sort=False):
             trained = rows[rows["kind"] == "trained"]
-            for label in (trained["translator"].iloc[-1], trained["translator"].iloc[0]):
+            for label in (trained["run_label"].iloc[-1], trained["run_label"].iloc[0]):
                 name = f"{tag}/{pair}/{file_name(label)}.png"
                 translated_xy = native_xy + rng.normal(0, 0.8, native_xy.shape)
                 plot_umap(native_xy, translated_xy, labels, f"UMAP: {pair} {label}", scratch / "u.png")
@@ -149,9 +183,12 @@ def synthetic_figures(folder: Path, results: pd.DataFrame, rng) -> list[Path]:
                 plot_kernel_matrices(native, native + rng.normal(0, 0.7, native.shape), labels[:64],
                                      f"Cosine similarity: {pair} {label}", scratch / "k.png", sample_size=32)
                 written.append(stamp_png(scratch / "k.png", folder / "kernels" / name))
-        for tag, rows in results.groupby("dataset"):
-            plot_mse_vs_width(mse_width_table(rows), scratch / "m.png")
+        for tag, rows in translators.groupby("dataset"):
+            plot_mse_vs_width(mse_width_table(rows, results[results["dataset"] == tag]), scratch / "m.png")
             written.append(stamp_png(scratch / "m.png", folder / f"mse_vs_width_{tag}.png"))
+            metric = f"ndcg@{RETRIEVAL_K}_retention"
+            plot_metric_by_pair(interval_table(rows, metric), metric_title(metric), scratch / "r.png")
+            written.append(stamp_png(scratch / "r.png", folder / f"retention_{tag}.png"))
     return written
 
 

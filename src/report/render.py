@@ -25,7 +25,7 @@ from src.report.conclusions import conclusions
 from src.report.content import Figure, Markdown, slug
 from src.report.diagrams import draw_measurement_protocol, draw_translator
 from src.report.inputs import ReportInput
-from src.report.sections import ARCH_ORDER, SECTIONS, ReportSections
+from src.report.sections import SECTIONS, ReportSections
 from src.report.values import Value, escape_markdown
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def architecture_figures(sections: ReportSections, folder: Path) -> dict:
                               val_fraction=protocol.val_fraction, placeholder=placeholder)
     drawn, translators = set(), []
     trained = sections.results[sections.results["kind"] == "trained"]
-    trained = trained.assign(order=trained["arch"].map(lambda a: ARCH_ORDER.get(a, len(ARCH_ORDER))))
-    for _, row in trained.sort_values(["order", "width"], kind="stable").iterrows():
+    # the sweep's own order: by arch, then width (src/analysis/runs.py sorts the runs so)
+    for _, row in trained.iterrows():
         facts = report.runs.get(row["run_dir"])
         if facts is None or row["translator"] in drawn or not facts.net:
             continue

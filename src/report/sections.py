@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.analysis.files import file_name
+from src.analysis.identifiers import TRAINED, PairId, file_name
+from src.metrics.registry import aggregated, reference_of, title_of
 from src.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
 from src.report.inputs import ReportInput
-from src.analysis.tables import with_mse_ratio
 
 SECTIONS = [
     Section("introduction", "1. What was done"),
@@ -27,7 +27,6 @@ SECTIONS = [
     Section("conclusion", "7. Conclusion"),
     Section("sources", "Appendix: where every number comes from"),
 ]
-ARCH_ORDER = {"linear": 0, "mlp1": 1, "mlp2": 2}
 SNIPPET_CHARS = 280
 
 
@@ -36,31 +35,47 @@ def metric_ks(results: pd.DataFrame, pattern: str) -> list[int]:
 
 
 class ReportSections:
+    """Reads the analysis' tables: ``results`` (one row per run), ``summary`` (per translator and pair over
+    its seeds, with intervals), ``aggregate`` (per translator over pairs) and ``comparisons``."""
+
     def __init__(self, report: ReportInput, report_dir: Path, examples_per_pair: int = 2):
         self.report = report
         self.results = report.results
+        self.summary = report.translators
         self.sources = Sources(report, report_dir)
         self.report_dir = Path(report_dir)
         self.examples_per_pair = examples_per_pair
         self.pairs = list(dict.fromkeys(zip(self.results["dataset"], self.results["pair"])))
-        self.translators = list(dict.fromkeys(self.results["translator"]))
+        self.pair_ids = {(d, p): PairId(d, a, b) for d, p, a, b in
+                         self.results[["dataset", "pair", "model_a", "model_b"]].itertuples(index=False)}
+        self.translators = list(dict.fromkeys(self.summary["translator"]))
         self.knn_ks = metric_ks(self.results, r"jaccard@(\d+)")  # every k the analysis ran with
         self.knn_k = (self.knn_ks or [None])[0]  # the one the by-pair tables show
         self.retrieval_k = (metric_ks(self.results, r"ndcg@(\d+)") or [None])[0]
+        self.seeds = int(self.summary["seeds"].max()) if len(self.summary) else 1
 
     # -- shared pieces ---------------------------------------------------------------------------------
 
     def pair_title(self, dataset: str, pair: str) -> str:
-        model_a, model_b = pair.split("-to-")
         several = len({d for d, _ in self.pairs}) > 1
-        return f"{model_a} → {model_b}" + (f" ({dataset})" if several else "")
+        return self.pair_ids[(dataset, pair)].title + (f" ({dataset})" if several else "")
+
+    def model_b(self, dataset: str, pair: str) -> str:
+        return self.pair_ids[(dataset, pair)].model_b
 
     def rows_of(self, translator: str) -> pd.DataFrame:
+        """Every run of the translator: one per pair and seed."""
         return self.results[self.results["translator"] == translator]
 
     def row(self, dataset: str, pair: str, translator: str):
+        """The translator on one pair, over its seeds (the translators table's row)."""
+        found = self.summary[(self.summary["dataset"] == dataset) & (self.summary["pair"] == pair)
+                             & (self.summary["translator"] == translator)]
+        return None if found.empty else found.iloc[0]
+
+    def run_row(self, dataset: str, pair: str, run_label: str):
         found = self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)
-                             & (self.results["translator"] == translator)]
+                             & (self.results["run_label"] == run_label)]
         return None if found.empty else found.iloc[0]
 
     def pair_rows(self) -> pd.DataFrame:
@@ -76,19 +91,19 @@ class ReportSections:
         header = ["translator", *(self.pair_title(d, p) for d, p in self.pairs)] + (["mean over pairs"] if mean else [])
         rows = []
         for translator in self.translators:
-            cells = [self.sources.value(r, metric, style) if (r := self.row(d, p, translator)) is not None else "–"
+            cells = [self.sources.summarised(r, metric, style) if (r := self.row(d, p, translator)) is not None else "–"
                      for d, p in self.pairs]
-            rows.append([translator, *cells] + ([self.sources.mean(self.rows_of(translator), metric, style)]
-                                                 if mean else []))
+            rows.append([translator, *cells] + ([self.sources.mean(self.summary[self.summary["translator"] == translator],
+                                                                   metric, style)] if mean else []))
         for label, reference in references:
             cells = [self.sources.reference(self.first_row(d, p), reference, style) for d, p in self.pairs]
             rows.append([f"{label} (reference)", *cells] + ([""] if mean else []))
         return Table(header, rows, caption)
 
     def figures_of(self, kind: str) -> dict[tuple[str, str, str], Path]:
-        """(dataset, pair, translator) -> the analysis' figure of that kind."""
+        """(dataset, pair, run label) -> the analysis' figure of that kind (figures are of one run)."""
         names = {(d, p, file_name(t)): t for d, p, t in zip(self.results["dataset"], self.results["pair"],
-                                                             self.results["translator"])}
+                                                             self.results["run_label"])}
         found = {}
         for path in self.report.figures:
             parts = path.parts
@@ -122,12 +137,13 @@ class ReportSections:
                 else (f"{int(hidden.iloc[0]):,}" if len(hidden) else "–"),
                 f"{int(params.min()):,}–{int(params.max()):,}" if len(params) and params.min() != params.max()
                 else (f"{int(params.iloc[0]):,}" if len(params) else "closed form"),
-                str(len(rows)),
+                str(rows["pair"].nunique()), str(rows.groupby("pair").size().max()),
             ])
         return {
             "trained": len(trained), "pairs": len(self.pairs), "protocol": report.protocol,
             "datasets": datasets, "models": models,
-            "family": Table(["translator", "kind", "hidden units", "parameters", "pairs"], family),
+            "family": Table(["translator", "kind", "hidden units", "parameters", "pairs", "seeds"], family),
+            "seeds": self.seeds, "seed_list": sorted({int(s) for s in self.results["seed"].dropna()}),
             "directions": [self.pair_title(d, p) for d, p in self.pairs],
         }
 
@@ -140,16 +156,16 @@ class ReportSections:
             title = f"{self.pair_title(dataset, pair)}, {translator}"
             entries.append({"title": title, "figure": self.sources.figure(
                 path, f"Cosine-similarity matrices of {title}",
-                f"Cosine similarities among a fixed sample of test texts (sorted by label): native {pair.split('-to-')[1]}, "
-                f"translated by {translator}, and their difference.")})
+                f"Cosine similarities among a fixed sample of test texts (sorted by label): native "
+                f"{self.model_b(dataset, pair)}, translated by {translator}, and their difference.")})
         rows = []
         pictured = {(d, p, t) for d, p, t in figures}
         for dataset, pair in self.pairs:
-            for translator in self.translators:
-                row = self.row(dataset, pair, translator)
-                # the pictured translators and the closed-form references; section 5 has every translator
+            for translator in self.results["run_label"].drop_duplicates():
+                row = self.run_row(dataset, pair, translator)
+                # the pictured runs and the closed-form references; section 5 has every translator
                 if (row is None or "cka_linear" not in row
-                        or (row["kind"] == "trained" and (dataset, pair, translator) not in pictured)):
+                        or (row["kind"] == TRAINED and (dataset, pair, translator) not in pictured)):
                     continue
                 cells = []
                 for kernel in ("linear", "rbf"):
@@ -181,16 +197,16 @@ class ReportSections:
         for (dataset, pair), candidates in by_pair.items():
             # the most accurate trained translator that has examples: what a migration would use
             def error(item):
-                row = self.row(dataset, pair, item[0])
-                return (row is None or row["kind"] != "trained", row["test_mse"] if row is not None else 0)
+                row = self.run_row(dataset, pair, item[0])
+                return (row is None or row["kind"] != TRAINED, row["test_mse"] if row is not None else 0)
             translator, queries = min(candidates, key=error)
             if not queries:
                 continue
-            row = self.row(dataset, pair, translator)
+            row = self.run_row(dataset, pair, translator)
             picks = spread_indices(len(queries), self.examples_per_pair)
             shown.append({
                 "title": f"{self.pair_title(dataset, pair)}, {translator}",
-                "model_b": pair.split("-to-")[1],
+                "model_b": self.model_b(dataset, pair),
                 "queries": [self.example(queries[i], row) for i in picks],
             })
         return shown
@@ -229,41 +245,43 @@ class ReportSections:
             out["cka"] = self.by_pair("cka_linear", references=[("untranslated A", "untranslated_cka_linear")])
         if rk:
             out["retention"] = self.by_pair(f"ndcg@{rk}_retention")
+            out["retention_figures"] = [
+                self.sources.figure(p, f"nDCG@{rk} retention per translator and pair",
+                                    f"nDCG@{rk} retention of each translator (rows) on each pair (markers), the mean "
+                                    "over seeds with its 95 % interval as a bar.")
+                for p in self.report.figures if p.name.startswith("retention_")]
             out["gap_closed"] = self.by_pair(f"ndcg@{rk}_gap_closed")
             out["retrieval_refs"] = self.retrieval_references(rk)
         if "top1_accuracy" in self.results:
             out["matching"] = self.by_pair("top1_accuracy")
+            if "vec2vec_top1_accuracy" in self.summary:
+                out["matching_vec2vec"] = self.by_pair("vec2vec_top1_accuracy")
             out["matching_pool"] = self.sources.make(self.results["matching_pool"].max(), "count")
         return out
 
     def summary_table(self) -> Table:
-        """One row per translator: every headline metric as mean ± std over pairs, baselines last."""
-        rk = self.retrieval_k
-        metrics = [("test_cosine", "cosine"), ("mse_vs_lstsq", "MSE ÷ lstsq MSE")]
-        for k in self.knn_ks:
-            metrics += [(f"jaccard@{k}", f"Jaccard@{k}"), (f"rbo@{k}", f"RBO_ext@{k}")]
-        metrics += [("cka_linear", "linear CKA"), ("top1_accuracy", "top-1 matching")]
-        if rk:
-            metrics += [(f"ndcg@{rk}_retention", f"nDCG@{rk} retention"), (f"ndcg@{rk}_gap_closed", "gap closed")]
-        results = with_mse_ratio(self.results)
-        metrics = [(m, name) for m, name in metrics if m in results and results[m].notna().any()]
+        """One row per translator: every comparable metric over pairs (the analysis' aggregate table), baselines
+        last: mean ± standard deviation over pairs, and the 95 % interval of the mean."""
+        aggregate = self.report.aggregate
+        metrics = [(metric, column) for metric, column in
+                   aggregated([c.removesuffix("_mean") for c in aggregate.columns if c.endswith("_mean")])
+                   if aggregate[f"{column}_mean"].notna().any()]
         rows = []
-        for translator in self.translators:
-            rows_t = results[results["translator"] == translator]
-            rows.append([translator, str(len(rows_t)), *(self.sources.spread(rows_t, m, "ratio" if "vs" in m else
-                                                                             "fraction") for m, _ in metrics)])
-        references = {"test_cosine": "mean_vector_cosine", "cka_linear": "untranslated_cka_linear",
-                      **{f"{name}@{k}": f"untranslated_{name}@{k}" for k in self.knn_ks for name in ("jaccard", "rbo")}}
-        reference_row = ["before translation (reference)", str(len(self.pairs))]
+        for row in aggregate.to_dict("records"):  # not itertuples: "jaccard@10_mean" is no attribute name
+            rows.append([row["translator"], str(row["pairs"]), str(row["seeds"]),
+                         *(self.sources.aggregated(row, column, metric.style) for metric, column in metrics)])
+        reference_row = ["before translation (reference)", str(len(self.pairs)), "–"]
         first_rows = self.pair_rows()
-        for metric, _ in metrics:
-            ref = references.get(metric)
-            reference_row.append(self.sources.spread(first_rows, ref, anchor="sources")
-                                 if ref and ref in results else "")
+        for _, column in metrics:
+            reference = reference_of(column)
+            reference_row.append(self.sources.spread(first_rows, reference, anchor="sources")
+                                 if reference and reference in first_rows else "")
         rows.append(reference_row)
-        return Table(["translator", "pairs", *(name for _, name in metrics)], rows,
-                     "Mean ± standard deviation over pairs. References: the mean target vector for cosine, raw A "
-                     "vectors (untranslated) for neighbourhoods and CKA.")
+        return Table(["translator", "pairs", "seeds", *(title_of(column) for _, column in metrics)], rows,
+                     "Each pair's mean over seeds, averaged over pairs: mean ± standard deviation over pairs, then the "
+                     "95 % interval of that mean (a bootstrap over every pair's test texts or queries and seeds; for "
+                     "CKA, a t interval over seeds). References: the mean target vector for cosine, raw A vectors "
+                     "(untranslated) for neighbourhoods and CKA.")
 
     def retrieval_references(self, k: int) -> Table:
         rows = []
@@ -282,7 +300,7 @@ class ReportSections:
 
     def umap(self) -> list[Figure]:
         return [self.sources.figure(path, f"UMAP of {self.pair_title(d, p)}, {t}",
-                                    f"{self.pair_title(d, p)}, {t}: native {p.split('-to-')[1]} test vectors (dots) "
+                                    f"{self.pair_title(d, p)}, {t}: native {self.model_b(d, p)} test vectors (dots) "
                                     f"and translated ones (crosses) in one UMAP projection fitted on the native "
                                     "vectors; colours are the texts' labels.")
                 for (d, p, t), path in self.figures_of("umap").items()]
@@ -292,7 +310,7 @@ class ReportSections:
     def appendix(self) -> Table:
         rows = []
         ordered = self.results.assign(order=self.results["translator"].map(self.translators.index)).sort_values(
-            ["order", "dataset", "pair"], kind="stable")
+            ["order", "dataset", "pair", "seed"], kind="stable")
         seen = set()
         for _, row in ordered.iterrows():
             translator = row["translator"]
@@ -308,10 +326,11 @@ class ReportSections:
                 link = self.sources.link("fitted during analysis", source)
             wandb = self.sources.link(facts.wandb_dir.name, facts.wandb_dir) if facts and facts.wandb_dir else "–"
             metrics = facts.run_dir / "metrics.json" if facts else None
-            rows.append([Markdown(anchor + self.sources.text(translator)), self.pair_title(row["dataset"], row["pair"]),
+            seed = "–" if pd.isna(row.get("seed")) else str(int(row["seed"]))
+            rows.append([Markdown(anchor + self.sources.text(translator)), seed, self.pair_title(row["dataset"], row["pair"]),
                          link, wandb, self.sources.make(facts.epochs if facts else None, "count", metrics),
                          self.sources.make(facts.seconds if facts else None, "rank", metrics)])
-        return Table(["translator", "pair", "run", "W&B run", "epochs", "seconds"], rows)
+        return Table(["translator", "seed", "pair", "run", "W&B run", "epochs", "seconds"], rows)
 
 
 def spread_indices(n: int, wanted: int) -> list[int]:

@@ -60,6 +60,8 @@ def formatted(number, style: str = "fraction") -> str:
         return f"{number:.1f}"
     if style == "p_value":
         return "< 0.001" if number < 0.001 else f"{number:.3f}"
+    if style == "signed":
+        return f"{number:+.3f}"
     if style == "percent":
         return f"{number:+.1%}"
     if style == "ratio":

@@ -27,17 +27,33 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     first = run_analyze([], env, log_dir)  # no sweep_dir: the latest sweep
     assert first.returncode == 0, first.stderr
     out = log_dir / "analysis" / "tiny"
-    assert str(out / "tables") in first.stdout and "left out 4 job(s)" in first.stdout
-    assert re.search(r"minilm-to-minilm/linear-x1_[0-9a-f]{8}: failed", first.stdout)
+    assert str(out / "tables") in first.stdout and "left out 12 job(s)" in first.stdout
+    assert re.search(r"minilm-to-minilm/linear-x1_seed=0_[0-9a-f]{8}: failed", first.stdout)
 
     for name in TABLES:
         for suffix in (".csv", ".md"):
             assert (out / "tables" / f"{name}{suffix}").stat().st_size > 0
     mse = pd.read_csv(out / "tables" / "mse.csv")
-    # linear was trained once for both widths; mlp1 at two widths; two closed-form maps fitted here
-    assert sorted(mse["translator"]) == ["linear", "lstsq (closed form)", "mlp1-x1", "mlp1-x2",
-                                         "procrustes (closed form)"]
+    # linear was trained once for both widths; mlp1 at two widths; each at three seeds, one row per seed;
+    # two closed-form maps fitted here, once
+    assert mse.groupby("translator")["seed"].apply(lambda s: sorted(s.dropna().astype(int))).to_dict() == {
+        "linear": [0, 1, 2], "lstsq (closed form)": [], "mlp1-x1": [0, 1, 2], "mlp1-x2": [0, 1, 2],
+        "procrustes (closed form)": []}
     assert set(mse["pair"]) == {"minilm-to-e5_small"}
+    # the seeds of a translator become one row with its spread and intervals, for every metric
+    translators = pd.read_csv(out / "tables" / "translators.csv").set_index("translator")
+    assert translators.loc["mlp1-x1", "seeds"] == 3 and translators.loc["lstsq (closed form)", "seeds"] == 1
+    for metric in ("test_mse", "jaccard@3", "top1_accuracy", "ndcg@3_retention", "ndcg@3_gap_closed", "cka_linear"):
+        assert translators.loc["mlp1-x1", f"{metric}_std"] >= 0, metric
+        low, high = translators.loc["mlp1-x1", f"{metric}_seed_low"], translators.loc["mlp1-x1", f"{metric}_seed_high"]
+        assert low <= translators.loc["mlp1-x1", metric] <= high, metric
+    for metric in ("test_mse", "jaccard@3", "top1_accuracy", "vec2vec_top1_accuracy", "ndcg@3_retention"):
+        assert translators.loc["mlp1-x1", f"{metric}_boot_low"] <= translators.loc["mlp1-x1", f"{metric}_boot_high"]
+    comparisons = pd.read_csv(out / "tables" / "comparisons.csv")
+    overall = comparisons[comparisons["scope"] == "all pairs"]
+    assert {"depth", "width", "closed form", "learned vs closed form"} <= set(overall["family"])
+    assert overall["low"].le(overall["effect"]).all() and overall["effect"].le(overall["high"]).all()
+    assert (overall["seeds"] == 3).any()
     # The aggregate follows the ks the analysis ran with (retrieval.k=3, metrics.knn_ks=[3,5]), not @10.
     aggregate = pd.read_csv(out / "tables" / "aggregate.csv")
     for metric in ("jaccard@3", "jaccard@5", "rbo@3", "rbo@5", "ndcg@3_retention", "ndcg@3_gap_closed", "top3_jaccard"):
@@ -46,6 +62,11 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     assert "jaccard@3" in header and "jaccard@5" in header and "ndcg@3_retention" in header
     report = (out / "report" / "report.md").read_text()
     assert "Jaccard@3" in report and "Jaccard@5" in report and r"RBO\_ext@5" in report  # Markdown escapes _
+    conclusion = report.split("## 7. Conclusion")[1].split("## Appendix")[0]
+    comparative = [line for line in conclusion.splitlines() if " beats " in line or "No clear difference" in line
+                   or "does worse than" in line]
+    assert comparative and all("95 % interval" in line for line in comparative)
+    assert "seeds 0, 1, 2" in report
     summary = json.loads((out / "analysis.json").read_text())
     trained = [r for r in summary["results"] if r["kind"] == "trained"]
     for result in trained:  # the analysis' own MSE agrees with what training wrote
@@ -71,7 +92,7 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
         native = [n for n in counts if n.endswith(".minilm") or n.endswith(".e5_small")]
         assert len(native) == 2 and all(counts[n] == 382 for n in native)
         translated = [n for n in counts if n not in native]
-        assert len(translated) == 5 and all(counts[n] == 141 for n in translated)
+        assert len(translated) == 11 and all(counts[n] == 141 for n in translated)  # 3 x 3 seeds + 2 closed form
         sample = store.client.get_collection(next(n for n in translated if "mlp1-x2" in n)).get(limit=1)
         expected = {"from_model": "minilm", "to_model": "e5_small", "arch": "mlp1", "width": 2, "split": "test"}
         assert expected.items() <= sample["metadatas"][0].items()
@@ -86,8 +107,8 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
 
 
 def job_folder(sweep_dir, prefix, pair="minilm-to-e5_small"):
-    """The folder of the sweep's job whose name starts with ``prefix`` (arch-x<width>; a fingerprint follows)."""
-    found = sorted((sweep_dir / "rotten_tomatoes" / pair).glob(f"{prefix}_*"))
+    """The folder of the sweep's seed-0 job whose name starts with ``prefix`` (arch-x<width>; a fingerprint follows)."""
+    found = sorted((sweep_dir / "rotten_tomatoes" / pair).glob(f"{prefix}_seed=0_*"))
     assert len(found) == 1, found
     return found[0]
 
@@ -108,7 +129,8 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
 
     log_dir, sweep_dir, _ = tiny_sweep
     planted = tmp_path / "planted"
-    shutil.copytree(sweep_dir, planted, ignore=shutil.ignore_patterns("minilm-to-minilm"))
+    # seed 0's runs only: the planted copies below are of seed 0's mlp1-x1
+    shutil.copytree(sweep_dir, planted, ignore=shutil.ignore_patterns("minilm-to-minilm", "*seed=1_*", "*seed=2_*"))
     run = next(r for r in load_sweep(planted).runs if r.label == "mlp1-x1")
     pair = load_pair(run, compose_analyze().paths.embedding_cache_dir)
     planted_run(planted, "mlp1-x1", "identity", pair.native_b)
@@ -129,7 +151,7 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
     for metric in ("jaccard@3", "jaccard@5", "mutual_knn@5", "rbo@5", "top1_accuracy", "cka_linear", "cka_rbf",
                    "recall@3_retention", "ndcg@3_retention", "top3_jaccard"):
         assert identity[metric] == pytest.approx(1), metric
-    assert identity["knn_edit_distance@5"] == 0 and identity["mean_rank"] == 1
+    assert identity["knn_edit_similarity@5"] == 1 and identity["mean_rank"] == 1
     assert identity["ndcg@3_gap_closed"] == pytest.approx(1)
     # Noise: neighbourhoods near chance, CKA indistinguishable from its null, matching near 1 / pool.
     assert abs(noise["jaccard@5"] - noise["chance_jaccard@5"]) < 0.05

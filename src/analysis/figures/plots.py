@@ -207,17 +207,22 @@ def mse_table(table: pd.DataFrame) -> pd.DataFrame:
         "width": (pd.to_numeric(table["width"], errors="coerce").astype("float64")
                   if "width" in table.columns else np.nan),
         "test_mse": pd.to_numeric(table["test_mse"], errors="coerce").astype("float64"),
+        # A 95 % interval per point, when the table has one (a multi-seed study's); NaN draws none.
+        "low": pd.to_numeric(table.get("low", np.nan), errors="coerce"),
+        "high": pd.to_numeric(table.get("high", np.nan), errors="coerce"),
     })
     frame = frame[np.isfinite(frame["test_mse"])]
     if frame.empty:
         raise ValueError("the table has no rows with a finite test_mse: nothing to plot")
     # hidden is NaN for reference rows: dropna=False keeps them as their own group.
     return (frame.groupby(["pair", "arch", "hidden"], dropna=False, sort=True)
-            .agg(test_mse=("test_mse", "mean"), width=("width", "first")).reset_index())
+            .agg(test_mse=("test_mse", "mean"), width=("width", "first"), low=("low", "first"),
+                 high=("high", "first")).reset_index())
 
 
 def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
-    """Test MSE against hidden units, one panel per pair; closed-form translators as horizontal lines."""
+    """Test MSE against hidden units, one panel per pair; closed-form translators as horizontal lines.
+    Rows with low / high get error bars (swept archs) or a shaded band (references)."""
     frame = mse_table(table)
     sized = frame[frame["hidden"].notna()]
     references = frame[frame["hidden"].isna()]
@@ -243,9 +248,17 @@ def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
             points = points.sort_values("hidden")
             (line,) = ax.plot(points["hidden"], points["test_mse"], marker="o", markersize=4,
                               color=colour_of[arch], label=arch)
+            bars = points[points["low"].notna() & points["high"].notna()]
+            if len(bars):
+                ax.errorbar(bars["hidden"], bars["test_mse"], capsize=3, linestyle="none", color=colour_of[arch],
+                            # clipped: a mean rounded a hair outside its own interval must not break the bar
+                            yerr=[(bars["test_mse"] - bars["low"]).clip(lower=0),
+                                  (bars["high"] - bars["test_mse"]).clip(lower=0)])
             handles.setdefault(arch, line)
         for arch, row in references[references["pair"] == pair].set_index("arch").iterrows():
             line = ax.axhline(row["test_mse"], label=arch, **{"linewidth": 1.2, **style_of[arch]})
+            if pd.notna(row["low"]) and pd.notna(row["high"]):
+                ax.axhspan(row["low"], row["high"], color=style_of[arch]["color"], alpha=0.12, linewidth=0)
             handles.setdefault(arch, line)
         ticks = of_pair.drop_duplicates("hidden").sort_values("hidden")
         ax.xaxis.set_minor_locator(NullLocator())
@@ -257,7 +270,8 @@ def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
             ax.set_xticks([])
             ax.set_xlabel("no swept architectures for this pair")
         # axhline does not widen the y limits, so set them from everything drawn in this panel.
-        ax.set_ylim(*padded_limits(frame.loc[frame["pair"] == pair, "test_mse"].to_numpy()))
+        drawn = frame.loc[frame["pair"] == pair, ["test_mse", "low", "high"]].to_numpy().ravel()
+        ax.set_ylim(*padded_limits(drawn[np.isfinite(drawn)]))
         ax.set_ylabel("test MSE")
         ax.set_title(pair, fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
@@ -265,6 +279,33 @@ def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
         ax.set_visible(False)
     order = [a for a in swept_archs + reference_archs if a in handles]
     fig.legend([handles[a] for a in order], order, loc="outside right upper", fontsize=8, frameon=False)
+    return save_figure(fig, path)
+
+
+def plot_metric_by_pair(table: pd.DataFrame, title: str, path: Path) -> Path:
+    """One score per translator (rows) and pair (a marker each), with its 95 % interval as a bar."""
+    translators = list(dict.fromkeys(table["translator"]))
+    pairs = list(dict.fromkeys(table["pair"]))
+    fig = Figure(figsize=(7.5, 0.45 * len(translators) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    offsets = np.linspace(-0.25, 0.25, len(pairs)) if len(pairs) > 1 else np.zeros(1)
+    markers = itertools.cycle("osD^vP*X")
+    for offset, pair, marker in zip(offsets, pairs, markers):
+        rows = table[table["pair"] == pair].set_index("translator").reindex(translators)
+        y = np.arange(len(translators)) + offset
+        value = rows["value"].to_numpy(dtype=float)
+        low, high = rows["low"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float)
+        has_bar = np.isfinite(low) & np.isfinite(high)
+        ax.errorbar(value[has_bar], y[has_bar], xerr=[np.clip(value[has_bar] - low[has_bar], 0, None),
+                                                      np.clip(high[has_bar] - value[has_bar], 0, None)],
+                    fmt="none", capsize=2, color="#555555", linewidth=0.8)
+        ax.plot(value, y, linestyle="none", marker=marker, markersize=5, label=pair)
+    ax.set_yticks(np.arange(len(translators)), translators, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{title} (95 % interval)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    ax.set_title(title, fontsize=10)
     return save_figure(fig, path)
 
 

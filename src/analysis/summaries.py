@@ -1,0 +1,284 @@
+"""From one row per run to what a reviewer reads: each translator over its seeds with intervals, each
+translator over pairs, and the paired comparisons the report's conclusion states.
+
+Runs that differ only by seed are one translator (their ``translator`` label is the same; ``seed``
+tells them apart). For every metric of the registry it gives the mean over seeds, their standard
+deviation and a t interval over seeds; metrics that are means over test texts or queries also get
+a bootstrap interval over those items (seeds averaged), and comparisons are paired bootstraps over
+the same items and seeds (src/stats/intervals.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
+from src.metrics.registry import Metric, aggregated, metric_of, present
+from src.stats.intervals import Interval, bootstrap, compare, seed_interval, seed_std
+
+ID = ["dataset", "pair", "model_a", "model_b", "translator", "arch", "width", "hidden", "parameters", "kind"]
+LSTSQ = TranslatorId("lstsq", kind=CLOSED_FORM).label
+
+
+@dataclass
+class Items:
+    """Per-item scores: per (pair, run) of a translator, and per pair before translation (untranslated
+    A, native B's and the floor's per-query search scores). Arrays of one pair share their items."""
+
+    translators: dict[tuple[PairId, TranslatorId], dict[str, np.ndarray]] = field(default_factory=dict)
+    references: dict[PairId, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    def stacked(self, pid: PairId, label: str, name: str) -> np.ndarray | None:
+        """(n_seeds, n_items) of one translator's per-item values, seeds in ascending order."""
+        runs = sorted(((tid, arrays) for (p, tid), arrays in self.translators.items() if p == pid and tid.label == label),
+                      key=lambda run: (run[0].seed is None, run[0].seed or 0))
+        rows = [arrays[name] for _, arrays in runs if name in arrays]
+        if not rows or len(rows) < len(runs) or len({len(row) for row in rows}) > 1:
+            return None
+        return np.vstack(rows)
+
+
+@dataclass(frozen=True)
+class Settings:
+    replicates: int = 1000
+    seed: int = 0
+    level: float = 0.95
+
+
+# -- what each metric is made of ------------------------------------------------------------------------------------
+
+def metric_inputs(metric: Metric, column: str, items: Items, pid: PairId, label: str,
+                  prefix: str = "") -> dict[str, np.ndarray] | None:
+    """The per-item arrays one translator's metric is computed from, named prefix + role."""
+    k = metric.k_of(column)
+    base = metric.at(k, metric.base) if metric.base else column
+    own = items.stacked(pid, label, base)
+    if own is None:
+        return None
+    arrays = {prefix + "x": own}
+    reference = items.references.get(pid, {})
+    if metric.statistic in ("retention", "gap_closed"):
+        for role in ("native", "floor") if metric.statistic == "gap_closed" else ("native",):
+            if f"{base}_{role}" not in reference:
+                return None
+            arrays[prefix + role] = np.asarray(reference[f"{base}_{role}"])
+    elif metric.statistic == "vs_lstsq":
+        lstsq = items.stacked(pid, LSTSQ, base)
+        if lstsq is None:
+            return None
+        arrays[prefix + "lstsq"] = lstsq
+    return arrays
+
+
+def statistic_of(metric: Metric, prefix: str = "") -> Callable[[Mapping[str, np.ndarray]], np.ndarray]:
+    """The metric from its arrays' (per-replicate) means."""
+    x = prefix + "x"
+    if metric.statistic == "retention":
+        return lambda m: m[x] / m[prefix + "native"]
+    if metric.statistic == "gap_closed":
+        return lambda m: (m[x] - m[prefix + "floor"]) / (m[prefix + "native"] - m[prefix + "floor"])
+    if metric.statistic == "vs_lstsq":
+        return lambda m: m[x] / m[prefix + "lstsq"]
+    return lambda m: m[x]
+
+
+# -- one translator on one pair, over its seeds ----------------------------------------------------------------------
+
+def translator_table(results: pd.DataFrame, items: Items, settings: Settings = Settings()) -> pd.DataFrame:
+    """One row per (pair, translator): for each metric its mean over seeds, std, t interval over seeds
+    (_seed_low/_seed_high), and for per-item metrics the bootstrap interval over test items (_boot_low/_boot_high)."""
+    metrics = present(results.columns)
+    rows = []
+    for keys, runs in results.groupby(["dataset", "pair", "translator"], sort=False):
+        first = runs.iloc[0]
+        pid = PairId(first["dataset"], first["model_a"], first["model_b"])
+        seeds = sorted(int(s) for s in runs["seed"].dropna()) if "seed" in runs else []
+        row = {key: first.get(key) for key in ID if key in runs}
+        row.update(seeds=len(runs), seed_list=" ".join(str(s) for s in seeds))
+        for metric, column in metrics:
+            values = pd.to_numeric(runs[column], errors="coerce").to_numpy(dtype=float)
+            over_seeds = seed_interval(values, settings.level)
+            row[column] = over_seeds.estimate
+            row[f"{column}_std"] = seed_std(values)
+            row[f"{column}_seed_low"], row[f"{column}_seed_high"] = over_seeds.low, over_seeds.high
+            if metric.items:
+                arrays = metric_inputs(metric, column, items, pid, first["translator"])
+                over_items = (bootstrap([arrays], statistic_of(metric), replicates=settings.replicates,
+                                        seed=settings.seed, level=settings.level, resample_seeds=False)
+                              if arrays else Interval(math.nan, math.nan, math.nan))
+                row[f"{column}_boot_low"], row[f"{column}_boot_high"] = over_items.low, over_items.high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- one translator over every pair ----------------------------------------------------------------------------------
+
+def aggregate_table(translators: pd.DataFrame, results: pd.DataFrame, items: Items,
+                    settings: Settings = Settings()) -> pd.DataFrame:
+    """Per translator, each comparable metric over pairs (each pair's seed mean counts once): mean, std,
+    min and max over pairs, and a 95 % interval of the mean: a bootstrap over every pair's test items
+    and seeds for per-item metrics, a t interval over seeds (of the mean over pairs) for the others."""
+    metrics = aggregated(translators.columns)
+    rows = []
+    for label, group in translators.groupby("translator", sort=False):
+        row = {"translator": label, "kind": group["kind"].iloc[0], "pairs": len(group),
+               "seeds": int(group["seeds"].max())}
+        runs = results[results["translator"] == label]
+        for metric, column in metrics:
+            values = pd.to_numeric(group[column], errors="coerce")
+            row.update({f"{column}_mean": values.mean(), f"{column}_std": values.std(),
+                        f"{column}_min": values.min(), f"{column}_max": values.max()})
+            interval = over_pairs(metric, column, group, runs, items, settings)
+            row[f"{column}_low"], row[f"{column}_high"] = interval.low, interval.high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def over_pairs(metric: Metric, column: str, group: pd.DataFrame, runs: pd.DataFrame, items: Items,
+               settings: Settings) -> Interval:
+    if metric.items:
+        strata = [metric_inputs(metric, column, items, PairId(d, a, b), label)
+                  for d, a, b, label in group[["dataset", "model_a", "model_b", "translator"]].itertuples(index=False)]
+        if all(strata):
+            return bootstrap(strata, statistic_of(metric), replicates=settings.replicates, seed=settings.seed,
+                             level=settings.level)
+    if "seed" in runs and runs["seed"].notna().all() and runs.groupby("pair")["seed"].apply(frozenset).nunique() == 1:
+        per_seed = runs.groupby("seed")[column].mean()  # the same seeds on every pair: mean over pairs per seed
+        return seed_interval(per_seed.to_numpy(dtype=float), settings.level)
+    return Interval(math.nan, math.nan, math.nan)
+
+
+# -- paired comparisons ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Question:
+    """Does ``first`` score better than ``second``? On every pair both were measured on, or between the
+    two directions of each pair (``directions``: first is A → B, second B → A, same translator)."""
+
+    family: str
+    first: str
+    second: str
+    directions: bool = False
+
+
+def ranking_metric(columns) -> str | None:
+    """The scale-free score comparisons rank by: retrieval gap closed when measured, else top-1 matching."""
+    for pattern in ("ndcg@{k}_gap_closed", "top{k}_accuracy"):
+        found = [c for metric, c in present(columns) if metric.column == pattern]
+        if found:
+            return found[0]
+    return None
+
+
+def questions(translators: pd.DataFrame) -> list[Question]:
+    """The comparisons a study of this codebase asks, for the translators this analysis has:
+    depth (mlp1 against linear, mlp2 against mlp1 at one width), width (each next width of an arch),
+    Procrustes against least squares, the best trained translator against the best closed-form map,
+    and the two directions of every pair measured both ways."""
+    labels = list(dict.fromkeys(translators["translator"]))
+    trained = translators[translators["kind"] == TRAINED]
+    by_arch_width = {(a, None if pd.isna(w) else int(w)): label for a, w, label in
+                     trained[["arch", "width", "translator"]].drop_duplicates().itertuples(index=False)}
+    found = []
+    linear = by_arch_width.get(("linear", None))
+    for (arch, width), label in by_arch_width.items():
+        if arch == "mlp1" and linear:
+            found.append(Question("depth", label, linear))
+        if arch == "mlp2" and ("mlp1", width) in by_arch_width:
+            found.append(Question("depth", label, by_arch_width[("mlp1", width)]))
+    for arch in dict.fromkeys(a for a, w in by_arch_width if w is not None):
+        widths = sorted(w for a, w in by_arch_width if a == arch and w is not None)
+        found += [Question("width", by_arch_width[(arch, wide)], by_arch_width[(arch, narrow)])
+                  for narrow, wide in pairwise(widths)]
+    closed = {row.arch: row.translator for row in translators[translators["kind"] == CLOSED_FORM].itertuples()}
+    if "procrustes" in closed and "lstsq" in closed:
+        found.append(Question("closed form", closed["procrustes"], closed["lstsq"]))
+    metric = ranking_metric(translators.columns)
+    if metric and closed and len(trained):
+        means = translators.groupby("translator", sort=False)[metric].mean()
+        best_trained = means[trained["translator"].unique()].idxmax()
+        best_closed = means[list(closed.values())].idxmax()
+        found.append(Question("learned vs closed form", best_trained, best_closed))
+        pairs = {(r.dataset, r.model_a, r.model_b) for r in translators.itertuples()}
+        if any((d, b, a) in pairs for d, a, b in pairs):
+            found += [Question("direction", label, label, directions=True) for label in [best_trained, best_closed]]
+    return [q for q in dict.fromkeys(found) if q.first in labels and q.second in labels]
+
+
+def strata_of(question: Question, metric: Metric, column: str, translators: pd.DataFrame,
+              items: Items) -> list[tuple[str, dict]]:
+    """(scope, arrays) per pair both sides were measured on: first's arrays as a., second's as b."""
+    found = []
+    rows = translators[translators["translator"] == question.first]
+    for d, a, b in rows[["dataset", "model_a", "model_b"]].itertuples(index=False):
+        pid = PairId(d, a, b)
+        other = pid.reversed() if question.directions else pid
+        if question.directions and (a, b) > (b, a):
+            continue  # each unordered pair once, in the A → B order it sorts first in
+        first = metric_inputs(metric, column, items, pid, question.first, "a.")
+        second = metric_inputs(metric, column, items, other, question.second, "b.")
+        if first and second and len({v.shape[-1] for v in (*first.values(), *second.values())}) == 1:
+            found.append((f"{pid.title}" + (f" vs {other.title}" if question.directions else ""), first | second))
+    return found
+
+
+def difference_of(metric: Metric) -> Callable:
+    """first - second; for a lower-is-better error, first's relative change against second (-0.1: 10 % lower)."""
+    first, second = statistic_of(metric, "a."), statistic_of(metric, "b.")
+    if metric.higher_is_better:
+        return lambda m: first(m) - second(m)
+    return lambda m: first(m) / second(m) - 1
+
+
+def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings = Settings()) -> pd.DataFrame:
+    """One row per question, metric and scope ("all pairs", then each pair): the effect (first minus
+    second; relative change for MSE), its paired-bootstrap interval over test items and seeds, and
+    whether first is better, worse, or not clearly different."""
+    metric_columns = [c for c in (ranking_metric(translators.columns), "test_mse") if c and c in translators]
+    rows = []
+    for question in questions(translators):
+        for column in metric_columns:
+            metric = metric_of(column)
+            if question.directions and metric.column == "test_mse":
+                continue  # raw MSE depends on B's scale: not comparable between directions
+            strata = strata_of(question, metric, column, translators, items)
+            if not strata:
+                continue
+            statistic = difference_of(metric)
+            seeds = max(np.atleast_2d(v).shape[0] for _, arrays in strata for v in arrays.values())
+            if not question.directions:  # a pooled "A → B minus B → A" over different pairs would mean nothing
+                overall = compare([arrays for _, arrays in strata], statistic, replicates=settings.replicates,
+                                  seed=settings.seed, level=settings.level)
+                rows.append(comparison_row(question, column, metric, "all pairs", len(strata), seeds, overall))
+            for scope, arrays in strata if len(strata) > 1 or question.directions else []:
+                rows.append(comparison_row(question, column, metric, scope, 1, seeds,
+                                           compare([arrays], statistic, replicates=settings.replicates,
+                                                   seed=settings.seed, level=settings.level)))
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+COMPARISON_COLUMNS = ["family", "first", "second", "directions", "metric", "effect_kind", "scope", "pairs", "seeds",
+                      "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
+                      "sign_p_value", "method"]
+
+
+def comparison_row(question: Question, column: str, metric: Metric, scope: str, pairs: int, seeds: int,
+                   comparison) -> dict:
+    effect = comparison.difference
+    better = {"higher": metric.higher_is_better, "lower": not metric.higher_is_better}.get(comparison.verdict)
+    first_wins, second_wins = ((comparison.strata_higher, comparison.strata_lower) if metric.higher_is_better
+                               else (comparison.strata_lower, comparison.strata_higher))
+    return {"family": question.family, "first": question.first, "second": question.second,
+            "directions": question.directions, "metric": column,
+            "effect_kind": "difference" if metric.higher_is_better else "relative change",
+            "scope": scope, "pairs": pairs, "seeds": seeds, "effect": effect.estimate, "low": effect.low,
+            "high": effect.high,
+            "verdict": "no clear difference" if better is None else ("better" if better else "worse"),
+            "first_better": better, "pairs_first_better": first_wins, "pairs_second_better": second_wins,
+            "sign_p_value": comparison.sign_p_value, "method": f"paired {effect.method}"}

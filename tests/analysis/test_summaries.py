@@ -1,0 +1,141 @@
+"""Seeds become one translator with intervals, and the conclusion's comparisons are paired tests:
+planted translators, one better on every query and one that differs only by noise."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
+from src.analysis.summaries import Items, Settings
+from src.analysis.tables import build_tables, readable
+from src.report.conclusions import conclusions
+from src.report.inputs import Protocol, ReportInput
+from src.report.sections import ReportSections
+from src.stats.intervals import seed_interval
+
+K = 10
+QUERIES, TEXTS, SEEDS = 150, 200, (0, 1, 2)
+PAIRS = [PairId("tiny-100-abc", "minilm", "mpnet"), PairId("tiny-100-abc", "mpnet", "minilm")]
+
+
+def planted_study(rng) -> tuple[pd.DataFrame, Items]:
+    """linear and lstsq as found; mlp1-x8 = linear + 0.05 nDCG on every query and 10 % less error on every
+    text; procrustes = lstsq plus zero-mean noise. Rows carry the means of their items, as the analysis' do."""
+    items, rows = Items(), []
+    for pid in PAIRS:
+        native = rng.uniform(0.6, 0.9, QUERIES)
+        floor = rng.uniform(0.0, 0.2, QUERIES)
+        items.references[pid] = {f"ndcg@{K}_native": native, f"ndcg@{K}_floor": floor}
+        base_ndcg = rng.uniform(0.2, 0.7, QUERIES)
+        base_mse = rng.uniform(0.5, 1.5, TEXTS) * 1e-3
+
+        def noise(scale, size):
+            values = rng.normal(0, scale, size)
+            return values - values.mean()  # noise that averages to nothing: no difference at all on average
+
+        for seed in SEEDS:
+            shift = rng.normal(0, 0.005)  # run-to-run variation
+            linear = {f"ndcg@{K}": base_ndcg + shift + noise(0.02, QUERIES), "test_mse": base_mse * (1 + shift)}
+            better = {f"ndcg@{K}": linear[f"ndcg@{K}"] + 0.05, "test_mse": linear["test_mse"] * 0.9}
+            items.translators[(pid, TranslatorId("linear", None, TRAINED, seed=seed))] = linear
+            items.translators[(pid, TranslatorId("mlp1", 8, TRAINED, seed=seed))] = better
+        lstsq = {f"ndcg@{K}": base_ndcg, "test_mse": base_mse}
+        procrustes = {f"ndcg@{K}": base_ndcg + noise(0.05, QUERIES), "test_mse": base_mse * (1 + noise(0.05, TEXTS))}
+        items.translators[(pid, TranslatorId("lstsq", kind=CLOSED_FORM))] = lstsq
+        items.translators[(pid, TranslatorId("procrustes", kind=CLOSED_FORM))] = procrustes
+        for (p, tid), arrays in items.translators.items():
+            if p != pid:
+                continue
+            ndcg = arrays[f"ndcg@{K}"].mean()
+            rows.append({
+                "dataset": pid.dataset, "pair": pid.name, "model_a": pid.model_a, "model_b": pid.model_b,
+                "translator": tid.label, "seed": tid.seed, "run_label": tid.run_label, "arch": tid.arch,
+                "width": tid.width, "hidden": None, "parameters": None, "kind": tid.kind, "run_dir": "",
+                "test_mse": arrays["test_mse"].mean(), f"ndcg@{K}": ndcg,
+                f"ndcg@{K}_retention": ndcg / native.mean(),
+                f"ndcg@{K}_gap_closed": (ndcg - floor.mean()) / (native.mean() - floor.mean()),
+            })
+    return pd.DataFrame(rows), items
+
+
+@pytest.fixture(scope="module")
+def planted():
+    results, items = planted_study(np.random.default_rng(0))
+    return results, items, build_tables(results, items, Settings(replicates=500))
+
+
+def test_runs_that_differ_by_seed_become_one_translator_with_intervals(planted):
+    results, _, tables = planted
+    translators = tables["translators"].set_index(["pair", "translator"])
+    row = translators.loc[("minilm-to-mpnet", "mlp1-x8")]
+    runs = results[(results["pair"] == "minilm-to-mpnet") & (results["translator"] == "mlp1-x8")]
+    assert row["seeds"] == 3 and row["seed_list"] == "0 1 2"
+    metric = f"ndcg@{K}_gap_closed"
+    expected = seed_interval(runs[metric].to_numpy())
+    assert row[metric] == pytest.approx(expected.estimate)
+    assert (row[f"{metric}_seed_low"], row[f"{metric}_seed_high"]) == pytest.approx((expected.low, expected.high))
+    assert row[f"{metric}_std"] == pytest.approx(runs[metric].std())
+    assert row[f"{metric}_boot_low"] < row[metric] < row[f"{metric}_boot_high"]
+    # the ratio to lstsq is computed per run, then summarised like every metric
+    assert row["mse_vs_lstsq"] == pytest.approx(0.9 * translators.loc[("minilm-to-mpnet", "linear"), "mse_vs_lstsq"],
+                                                rel=1e-9)
+    # per-seed rows stay in the per-run tables; the closed-form maps ran once
+    mse = tables["mse"]
+    assert sorted(mse.loc[mse["translator"] == "mlp1-x8", "seed"].unique()) == [0, 1, 2]
+    assert (translators.xs("lstsq (closed form)", level="translator")["seeds"] == 1).all()
+    # every summary carries the interval into the Markdown
+    shown = readable(tables["translators"], "translators")
+    assert all("[" in cell and "±" in cell for cell in shown.loc[shown["translator"] == "mlp1-x8", metric])
+
+
+def test_the_aggregate_has_an_interval_of_the_mean_over_pairs(planted):
+    _, _, tables = planted
+    aggregate = tables["aggregate"].set_index("translator")
+    metric = f"ndcg@{K}_gap_closed"
+    row = aggregate.loc["mlp1-x8"]
+    assert row["pairs"] == 2 and row["seeds"] == 3
+    assert row[f"{metric}_low"] < row[f"{metric}_mean"] < row[f"{metric}_high"]
+
+
+def test_a_translator_better_on_every_query_beats_and_noise_makes_no_clear_difference(planted, tmp_path):
+    _, _, tables = planted
+    comparisons = tables["comparisons"]
+    overall = comparisons[comparisons["scope"] == "all pairs"].set_index(["first", "second", "metric"])
+    better = overall.loc[("mlp1-x8", "linear", f"ndcg@{K}_gap_closed")]
+    assert better["verdict"] == "better" and better["low"] > 0 and better["pairs_first_better"] == 2
+    assert overall.loc[("mlp1-x8", "linear", "test_mse"), "verdict"] == "better"  # 10 % lower error
+    assert overall.loc[("mlp1-x8", "linear", "test_mse"), "effect"] == pytest.approx(-0.1)
+    noise = overall.loc[("procrustes (closed form)", "lstsq (closed form)", f"ndcg@{K}_gap_closed")]
+    assert noise["verdict"] == "no clear difference" and noise["low"] < 0 < noise["high"]
+
+    findings = [str(f) for f in conclusions(ReportSections(report_input(planted, tmp_path), tmp_path))["findings"]]
+    beats = [f for f in findings if f.startswith("**mlp1-x8** beats **linear** on nDCG@10 gap closed")]
+    assert len(beats) == 1 and "95 % interval" in beats[0] and "better in 2 of 2 pairs" in beats[0]
+    unclear = [f for f in findings if f.startswith("No clear difference between **procrustes (closed form)** and "
+                                                   "**lstsq (closed form)** on nDCG@10 gap closed")]
+    assert len(unclear) == 1 and "95 % interval" in unclear[0]
+    comparative = [f for f in findings if " beats " in f or "No clear difference" in f or "does worse" in f
+                   or "easier direction" in f]
+    assert comparative and all("95 % interval" in f for f in comparative)
+    # the directions of each pair are compared too, for the best translators
+    assert any("the easier direction" in f or "no clear difference between the two directions" in f
+               for f in findings)
+
+
+def report_input(planted, folder) -> ReportInput:
+    results, _, tables = planted
+    protocol = Protocol(0.2, 0.1, 0, "mse", 10, 256, "AdamW", 1e-3)
+    return ReportInput(name="planted", results=results, translators=tables["translators"],
+                       aggregate=tables["aggregate"], comparisons=tables["comparisons"], references={}, examples={},
+                       figures=[], runs={}, protocol=protocol, models={}, datasets={}, analysis_dir=folder)
+
+
+def test_only_the_comparisons_the_study_allows_are_made(planted):
+    results, items, _ = planted
+    # one arch and width, no closed-form map: nothing to compare
+    alone = results[results["translator"] == "mlp1-x8"]
+    assert build_tables(alone, items, Settings(replicates=100))["comparisons"].empty
+    # mlp1 at one width and linear: a depth question, and no width question
+    two = results[results["translator"].isin(["mlp1-x8", "linear"])]
+    families = set(build_tables(two, items, Settings(replicates=100))["comparisons"]["family"])
+    assert families == {"depth"}

@@ -127,10 +127,11 @@ def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_not
     assert reused["run"]["seed"] == 1
     assert (tmp_path / "single" / reused["reused_from"]).resolve() == folders[1].resolve()
 
-    # The analysis tells the seeds apart by seed (they differ in nothing else).
-    from src.analysis.pipeline import twin_labels
-    assert sorted(twin_labels(load_sweep(sweep_dir).runs).values()) == ["mlp1-x1@seed0", "mlp1-x1@seed1",
-                                                                        "mlp1-x1@seed2"]
+    # The analysis sees one translator at three seeds (they differ in nothing else).
+    from src.analysis.pipeline import translator_ids
+    ids = translator_ids(load_sweep(sweep_dir).runs).values()
+    assert {tid.label for tid in ids} == {"mlp1-x1"}
+    assert sorted(tid.run_label for tid in ids) == ["mlp1-x1@seed0", "mlp1-x1@seed1", "mlp1-x1@seed2"]
 
     # Paths inside the sweep are relative: the whole log directory moved elsewhere still analyses.
     moved = tmp_path.parent / f"{tmp_path.name}-moved"
@@ -364,3 +365,24 @@ def test_the_job_table_reads_every_state_and_names_damaged_files(tmp_path):
     assert table.loc["pair/c_failed", "note"] == "training diverged"
     assert "d_failed_badly/failed.json cannot be read" in table.loc["pair/d_failed_badly", "note"]
     assert "g_damaged/metrics.json cannot be read" in table.loc["pair/g_damaged", "note"]
+
+
+def test_a_closed_form_map_is_one_run_whatever_the_seed(compose_train):
+    from src.sweep.run_index import run_fingerprint
+
+    for arch, same in (("lstsq", True), ("procrustes", True), ("linear", False), ("mlp1", False)):
+        fingerprints = {run_fingerprint(compose_train(f"arch={arch}", f"seed={seed}")) for seed in (0, 1, 2)}
+        assert (len(fingerprints) == 1) == same, arch
+
+
+def test_the_study_preset_sweeps_three_seeds_over_the_plan():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        cfg = compose("train", overrides=["+sweep=study"], return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    params = cfg.hydra.sweeper.params
+    assert params.seed == "0,1,2" and params.arch == "linear,mlp1,mlp2" and params.width == "1,8,32"
+    assert params.model_a == params.model_b == "minilm,mpnet,e5_small" and cfg.skip_same_model

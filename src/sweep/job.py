@@ -103,6 +103,8 @@ def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
     why = "the same run is already done"
     if not cfg.arch.get("uses_width", True):
         why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
+    if cfg.arch.get("closed_form", False):
+        why += f" ({cfg.arch.name} is fitted in closed form, so every seed is the same run)"
     # Relative to this job's folder, so a sweep moved together with the run it reuses still finds it.
     metrics["reused_from"] = os.path.relpath(earlier.resolve(), output_dir.resolve())
     write_json(output_dir / "metrics.json", metrics)

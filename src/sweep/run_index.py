@@ -2,7 +2,7 @@
 
 A run's fingerprint hashes the parts of its resolved config that decide its result: data, models,
 architecture, optimiser, trainer, seed. Paths, loggers, progress bars and thread counts do not
-count, nor does the width of an architecture that does not use it. Two jobs with one fingerprint
+count, nor does the width of an architecture that does not use it, nor the seed of a closed-form map. Two jobs with one fingerprint
 are the same experiment: the second reuses the first's results instead of training again.
 """
 
@@ -42,6 +42,8 @@ def run_fingerprint(cfg: DictConfig) -> str:
         node.pop(leaf, None)
     if not cfg.arch.get("uses_width", True):
         config.pop("width", None)
+    if cfg.arch.get("closed_form", False):  # a closed-form fit is deterministic: every seed is the same run
+        config.pop("seed", None)
     # Resolve what is left (interpolations such as ${width.factor}) without touching the paths.
     resolved = OmegaConf.to_container(OmegaConf.create(config), resolve=True)
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -98,7 +98,7 @@ def placeholder_input(folder: Path, study, seed: int = 0) -> ReportInput:
     tables = build_tables(results, items, Settings(replicates=200))
     figures = synthetic_figures(folder / "figures", results, tables["translators"], rng)
     shown = TranslatorId(study.archs[-1], study.widths[-1], TRAINED, seed=seeds[0]).run_label
-    examples = {f"{tag}/{a}-to-{b}/{shown}": synthetic_examples(rng) for a, b in pairs}
+    examples = {f"{PairId(tag, a, b).folder}/{shown}": synthetic_examples(rng) for a, b in pairs}
     return ReportInput(
         name="placeholder", results=results, translators=tables["translators"], aggregate=tables["aggregate"],
         comparisons=tables["comparisons"], references={}, examples=examples, figures=figures, runs=runs,

@@ -15,6 +15,7 @@ import pandas as pd
 from src.analysis.identifiers import TRAINED, PairId, file_name
 from src.metrics.registry import aggregated, reference_of, title_of
 from src.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from src.report.values import Value
 from src.report.inputs import ReportInput
 
 SECTIONS = [
@@ -93,12 +94,20 @@ class ReportSections:
         for translator in self.translators:
             cells = [self.sources.summarised(r, metric, style) if (r := self.row(d, p, translator)) is not None else "–"
                      for d, p in self.pairs]
-            rows.append([translator, *cells] + ([self.sources.mean(self.summary[self.summary["translator"] == translator],
-                                                                   metric, style)] if mean else []))
+            rows.append([translator, *cells] + ([self.over_pairs(translator, metric, style)] if mean else []))
         for label, reference in references:
             cells = [self.sources.reference(self.first_row(d, p), reference, style) for d, p in self.pairs]
             rows.append([f"{label} (reference)", *cells] + ([""] if mean else []))
         return Table(header, rows, caption)
+
+    def over_pairs(self, translator: str, metric: str, style: str) -> Value:
+        """The translator's mean over pairs as the analysis' aggregate table has it (with its interval), or,
+        for a metric not summarised there, the plain mean of the pairs' values."""
+        aggregate = self.report.aggregate
+        found = aggregate[aggregate["translator"] == translator] if f"{metric}_mean" in aggregate else aggregate[:0]
+        if len(found):
+            return self.sources.aggregated(found.iloc[0].to_dict(), metric, style)
+        return self.sources.mean(self.summary[self.summary["translator"] == translator], metric, style)
 
     def figures_of(self, kind: str) -> dict[tuple[str, str, str], Path]:
         """(dataset, pair, run label) -> the analysis' figure of that kind (figures are of one run)."""

@@ -47,26 +47,19 @@ def escape_markdown(text: str) -> str:
     return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
 
 
+# How each style of number reads: fractions to 3 decimals, MSE in scientific notation, counts with separators.
+FORMATS = {"fraction": "{:.3f}", "mse": "{:.3e}", "count": "{:,.0f}", "rank": "{:.1f}", "signed": "{:+.3f}",
+           "percent": "{:+.1%}", "ratio": "{:.2f}×"}
+
+
 def formatted(number, style: str = "fraction") -> str:
-    """How a metric reads: fractions to 3 decimals, MSE in scientific notation, counts with separators."""
+    """A number in its style (FORMATS); p-values below 0.001 as "< 0.001"; "n/a" for a missing one."""
     if number is None or (isinstance(number, float) and not math.isfinite(number)):
         return "n/a"
     number = float(number)
-    if style == "mse":
-        return f"{number:.3e}"
-    if style == "count":
-        return f"{number:,.0f}"
-    if style == "rank":
-        return f"{number:.1f}"
     if style == "p_value":
         return "< 0.001" if number < 0.001 else f"{number:.3f}"
-    if style == "signed":
-        return f"{number:+.3f}"
-    if style == "percent":
-        return f"{number:+.1%}"
-    if style == "ratio":
-        return f"{number:.2f}×"
-    return f"{number:.3f}"
+    return FORMATS.get(style, FORMATS["fraction"]).format(number)
 
 
 def relative_href(target: Path, report_dir: Path) -> str:

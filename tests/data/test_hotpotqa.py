@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from src.data.sources.hotpotqa import load_hotpotqa
 from src.errors import UserError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 SCOTT = ("Scott Derrickson", ["Scott Derrickson is an American director.", "He directed Sinister."])
 ED_WOOD = ("Ed Wood", ["Ed Wood was an American filmmaker."])

@@ -19,7 +19,7 @@ from src.data.encoders.openai_api import OpenAIEncoder
 from src.data.encoders.sentence_transformer import SentenceTransformerEncoder
 from src.errors import UserError
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "encoder"
+CONF = Path(__file__).resolve().parents[2] / "conf" / "encoder"
 SENTENCES = [
     "the cat sat on the mat",
     "a dog ran in the park with the cat",

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import Timer
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -23,6 +24,7 @@ from src.sweep.run_files import non_finite, write_json
 from src.analysis.files import cached_json, content_hash
 from src.translators.baselines import baseline_scores, closed_form_maps
 from src.translators.lit_module import TranslatorModule
+from src.translators.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +74,10 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     train_pairs, val_pairs, test_pairs = (datamodule.pairs[s] for s in ("train", "val", "test"))
     in_dim, out_dim = datamodule.dims
     net = instantiate(cfg.arch.net, in_dim=in_dim, out_dim=out_dim)
-    module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss)
     trainer = build_trainer(cfg)
+    precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
+    module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
+                              precision=precision)
 
     fit_info = {}
     if cfg.arch.get("closed_form"):
@@ -83,7 +87,8 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
         trainer.save_checkpoint(best, weights_only=True)
     else:
         untrained_val_mse = mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size)
-        trainer.fit(module, datamodule=datamodule)
+        resume_from = resume_point(output_dir)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
         check_training(trainer, untrained_val_mse)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0]
@@ -109,6 +114,9 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "fingerprint": fingerprint,
             "split_sizes": paired.split_sizes(),
             "epochs": None if cfg.arch.get("closed_form") else trainer.current_epoch,
+            "stopped_by": None if cfg.arch.get("closed_form") else stop_reason(trainer),
+            "resumed_from_epoch": None if cfg.arch.get("closed_form") else resumed_epoch(resume_from),
+            "precision": None if cfg.arch.get("closed_form") else precision,
             "fit": fit_info,
             "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
             "normalized": {"a": paired.source_manifest.get("normalized"), "b": paired.target_manifest.get("normalized")},
@@ -122,11 +130,48 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     if bad:
         raise RunFailed(f"the run's {bad} is not a finite number: its results are not trustworthy")
     write_json(output_dir / "metrics.json", metrics)  # last: its presence means the run finished
+    (output_dir / "checkpoints" / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
     floor, lstsq = metrics["baselines"]["mean_vector"], metrics["baselines"]["lstsq"]
     log.info("%s: test MSE %.6f (lstsq %.6f, mean vector %.6f), cosine %.4f (lstsq %.4f, mean vector %.4f); in %s",
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
+
+
+RESUME_FILE = "last.ckpt"
+
+
+def resume_point(output_dir: Path) -> str | None:
+    """The last.ckpt an interrupted attempt of this very run left (job.py keeps it only then), or None."""
+    path = output_dir / "checkpoints" / RESUME_FILE
+    if not path.exists():
+        return None
+    log.info("resuming the interrupted run from %s (epoch %s)", path, resumed_epoch(str(path)))
+    return str(path)
+
+
+def resumed_epoch(path: str | None) -> int | None:
+    """The epoch a resume point starts at (its completed epochs), read from the checkpoint."""
+    if path is None:
+        return None
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["epoch"])
+    except (OSError, KeyError, RuntimeError, ValueError):
+        return None
+
+
+def stop_reason(trainer: pl.Trainer) -> str:
+    """Why fitting ended: early stopping (converged by its rule), the epoch limit, or the time budget
+    (trainer.max_time): the last two are not convergence, and the report says so."""
+    stopping = trainer.early_stopping_callback
+    if stopping is not None and stopping.stopped_epoch > 0:
+        return "early stopping"
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    if timer is not None and (timer.time_remaining("train") or 0) <= 0:
+        return "time budget"
+    if trainer.max_epochs is not None and trainer.max_epochs >= 0 and trainer.current_epoch >= trainer.max_epochs:
+        return "epoch limit"
+    return "stopped"
 
 
 def baselines(cfg: DictConfig, train_pairs, val_pairs, test_pairs) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler, SequentialSampler
 
 from src.data.paired import PairedEmbeddings
 
@@ -21,6 +21,29 @@ class TensorPairs(Dataset):
 
     def __getitem__(self, rows):
         return self.source[rows], self.target[rows]
+
+
+class ShuffledBatches(Sampler):
+    """Batches of a fresh permutation each epoch, drawn from (seed, epoch) alone.
+
+    Lightning calls set_epoch before every epoch, so epoch e sees the same order however the run got
+    there: a run resumed from its last checkpoint goes on exactly as an uninterrupted one would.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int) -> None:
+        self.size, self.batch_size, self.seed, self.epoch = size, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.size // self.batch_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=generator).tolist()
+        for start in range(0, self.size, self.batch_size):
+            yield order[start:start + self.batch_size]
 
 
 class PairedEmbeddingDataModule(pl.LightningDataModule):
@@ -45,8 +68,7 @@ class PairedEmbeddingDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         pairs = self.pairs[split]
         if shuffle:
-            order = RandomSampler(pairs, generator=torch.Generator().manual_seed(self.seed))
-            batches = BatchSampler(order, self.batch_size, drop_last=False)
+            batches = ShuffledBatches(len(pairs), self.batch_size, self.seed)
         else:
             batches = BatchSampler(SequentialSampler(pairs), self.eval_batch_size, drop_last=False)
         # batch_size=None: the sampler yields lists of rows and the dataset slices them in one go.

@@ -170,6 +170,11 @@ def caveats(sections: ReportSections) -> list[Markdown]:
         stopped = sum(e >= report.protocol.max_epochs for e in epochs)
         found.append(Markdown(f"{stopped} of {len(epochs)} run(s) reached the epoch limit "
                               f"({report.protocol.max_epochs}) before early stopping: they may be undertrained."))
+    budget = [facts for facts in report.runs.values() if facts.stopped_by == "time budget"]
+    if budget:
+        found.append(Markdown(f"{len(budget)} of {len(report.runs)} run(s) were stopped by their time budget "
+                              "(trainer.max_time) before early stopping: not converged, so they understate what "
+                              "their translator can do."))
     if report.left_out:
         found.append(Markdown(f"{len(report.left_out)} job(s) of the sweep failed or did not finish and are not "
                               "in any number here (listed in the appendix)."))

@@ -45,6 +45,7 @@ class RunFacts:
     seed: int | None
     net: dict  # the arch's net config, to build the module for its diagram
     wandb_dir: Path | None = None
+    stopped_by: str | None = None  # early stopping, epoch limit, time budget (metrics.json run.stopped_by)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def read_run(run_dir: Path) -> tuple[RunFacts, dict]:
     config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
     info = metrics["run"]
     facts = RunFacts(run_dir, info["dims"], info["split_sizes"], info.get("epochs"), info.get("seconds"),
-                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir))
+                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir), info.get("stopped_by"))
     return facts, config
 
 

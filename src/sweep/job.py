@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 set_project_env()
 
 # What an interrupted or failed attempt leaves in a job folder; cleared before the job trains again
-# there, so the new attempt's checkpoint is best.ckpt and not best-v1.ckpt beside a stale one.
+# there, so the new attempt's checkpoint is best.ckpt and not best-v1.ckpt beside a stale one. An
+# interrupted attempt's checkpoints stay when it left a resume point (checkpoints/last.ckpt): the
+# run goes on from there.
 ATTEMPT_FILES = ("failed.json", "checkpoints", "translated")
 
 
@@ -56,7 +58,7 @@ def run_job(cfg: DictConfig) -> float:
                                         or already_points_at(output_dir, earlier)):
                 log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, earlier)
                 return read_metrics(earlier)["test/mse"]
-            clear_attempt(output_dir)
+            clear_attempt(output_dir, keep_resume_point=cfg.get("resume", True))
             if earlier is not None:
                 return reuse(earlier, output_dir, cfg)
             metrics = train(cfg, fingerprint=fingerprint)
@@ -78,10 +80,15 @@ def run_job(cfg: DictConfig) -> float:
         finish_wandb()
 
 
-def clear_attempt(output_dir: Path) -> None:
+def clear_attempt(output_dir: Path, keep_resume_point: bool = False) -> None:
     """Remove what an earlier, unfinished attempt left here (it is no result: a finished run would
-    have been reused)."""
+    have been reused). With ``keep_resume_point``, an attempt that was interrupted (not failed) keeps
+    its checkpoints, so training resumes from checkpoints/last.ckpt. The folder's name holds the run's
+    fingerprint, so a resume point found here is of this very run."""
+    interrupted = not (output_dir / "failed.json").exists() and (output_dir / "checkpoints" / "last.ckpt").exists()
     for name in ATTEMPT_FILES:
+        if name == "checkpoints" and keep_resume_point and interrupted:
+            continue
         path = output_dir / name
         if path.is_dir():
             shutil.rmtree(path)

@@ -29,6 +29,8 @@ NOT_IN_FINGERPRINT = [
     "closed_form",
     "data.show_progress", "trainer.enable_progress_bar", "trainer.enable_model_summary",
     "trainer.default_root_dir", "trainer.accelerator", "trainer.devices", "callbacks.model_checkpoint.dirpath",
+    # Where and how often a resume point is written: a resumed run ends with the numbers of an uninterrupted one.
+    "callbacks.resume_checkpoint",
 ]
 
 

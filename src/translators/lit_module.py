@@ -8,11 +8,13 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 
 from src.errors import RunFailed, UserError
 
 LOSSES = ("mse", "cosine", "mse+cosine")
+PRECISIONS = ("32", "bf16")
 
 
 class TranslatorModule(pl.LightningModule):
@@ -23,10 +25,13 @@ class TranslatorModule(pl.LightningModule):
         scheduler: Callable | None = None,
         loss: str = "mse",
         monitor: str = "val/mse",
+        precision: str = "32",
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
             raise UserError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+        if precision not in PRECISIONS:
+            raise UserError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} (or auto)")
         # The optimiser and scheduler are partials: kept out of the checkpoint, which must load
         # with torch.load(weights_only=True); the run's config.yaml records them.
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
@@ -37,6 +42,8 @@ class TranslatorModule(pl.LightningModule):
         # Training sums its own metrics (see training_step); validation and test use torchmetrics.
         self.metrics = nn.ModuleDict({f"{s}_metrics": metrics.clone(prefix=f"{s}/") for s in ("val", "test")})
         self._train_sums, self._train_rows = None, 0
+        self.scheduler = None
+        self._scheduler_state = None  # from a resume point, applied once the scheduler exists
 
     def forward(self, source: Tensor) -> Tensor:
         return self.net(source)
@@ -67,7 +74,10 @@ class TranslatorModule(pl.LightningModule):
         # Each self.log and torchmetrics update costs ~0.4 ms on CPU, more than a linear map's step:
         # add up detached, batch-weighted sums and log once per epoch (same numbers, 1.6x faster).
         source, target = batch
-        predicted = self(source)
+        # bf16: the forward pass's matmuls in bfloat16 (autocast); the loss and everything after in float32.
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.hparams.precision == "bf16"):
+            predicted = self(source)
+        predicted = predicted.float()
         loss = self.loss(predicted, target)
         with torch.no_grad():
             sums = torch.stack([loss, F.mse_loss(predicted, target),
@@ -85,6 +95,17 @@ class TranslatorModule(pl.LightningModule):
                 raise RunFailed(f"training diverged in epoch {self.current_epoch + 1}: the training loss became "
                                 f"{loss.item()}; lower optimizer.lr")
             self.log_dict({"train/loss": loss, "train/mse": mse, "train/cosine": cosine})
+        # The plateau scheduler steps here, on this epoch's validation score, before the epoch's
+        # checkpoints are written (Lightning's own scheduler step would come after them, and is skipped
+        # for the resumed epoch), so a resume point holds the scheduler exactly as it stands.
+        if isinstance(self.scheduler, ReduceLROnPlateau) and not self.trainer.sanity_checking:
+            score = self.trainer.callback_metrics.get(self.hparams.monitor)
+            if score is not None:
+                self.scheduler.step(float(score))
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self.scheduler is not None and not isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step()  # warm-up and cosine schedules move every optimizer step
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
@@ -92,11 +113,37 @@ class TranslatorModule(pl.LightningModule):
     def test_step(self, batch, batch_idx):
         self._step(batch, "test")
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Dropout draws from torch's global generator: a resumed run must go on with the same draws.
+        checkpoint["torch_rng_state"] = torch.get_rng_state()
+        if self.scheduler is not None:
+            checkpoint["translator_scheduler"] = self.scheduler.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"])
+        # Lightning restores the module before it calls configure_optimizers: keep it until then.
+        self._scheduler_state = checkpoint.get("translator_scheduler")
+
     def configure_optimizers(self):
+        """The optimizer for Lightning; the scheduler stays with the module, which steps it itself (see
+        on_train_epoch_end) and keeps its state in the checkpoint."""
         optimizer = self.make_optimizer(params=self.parameters())
-        if self.make_scheduler is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.make_scheduler(optimizer=optimizer), "monitor": self.hparams.monitor},
-        }
+        if self.make_scheduler is not None:
+            self.scheduler = make_scheduler(self.make_scheduler, optimizer, self.trainer)
+            if self._scheduler_state is not None:
+                self.scheduler.load_state_dict(self._scheduler_state)
+                self._scheduler_state = None
+        return optimizer
+
+
+def make_scheduler(factory: Callable, optimizer: torch.optim.Optimizer, trainer) -> object:
+    """The configured scheduler; one that asks for the training length (warm-up and cosine) is told
+    the optimizer steps per epoch."""
+    import inspect
+
+    if "steps_per_epoch" in inspect.signature(factory).parameters:
+        epochs = max(1, trainer.max_epochs or 1)
+        steps = trainer.estimated_stepping_batches
+        return factory(optimizer=optimizer, steps_per_epoch=max(1, round(steps / epochs)))
+    return factory(optimizer=optimizer)

@@ -386,3 +386,49 @@ def test_the_study_preset_sweeps_three_seeds_over_the_plan():
     params = cfg.hydra.sweeper.params
     assert params.seed == "0,1,2" and params.arch == "linear,mlp1,mlp2" and params.width == "1,8,32"
     assert params.model_a == params.model_b == "minilm,mpnet,e5_small" and cfg.skip_same_model
+
+
+@pytest.mark.slow
+def test_a_job_killed_mid_training_resumes_from_its_last_epoch_with_the_same_numbers(cli_env, tmp_path):
+    import torch
+
+    args = ["arch=mlp1", "width=8", "trainer.max_epochs=40", "callbacks.early_stopping.patience=100",
+            "hydra.launcher.n_jobs=1"]
+    reference = sweep(args, cli_env, tmp_path / "reference", "sweep")  # uninterrupted, with its own run index
+    assert reference.returncode == 0, reference.stderr
+    expected = metrics(job(tmp_path / "reference" / "sweep", "mlp1-x8"))
+
+    command = sweep_command(args, tmp_path / "killed", "sweep")
+    process = subprocess.Popen(command, env=cli_env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    resume_point, deadline = None, time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        found = list((tmp_path / "killed" / "sweep").rglob("checkpoints/last.ckpt"))
+        if found and torch.load(found[0], map_location="cpu", weights_only=False)["epoch"] >= 3:
+            resume_point = found[0]
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the main process and its worker, mid-training
+    process.wait(timeout=30)
+    assert resume_point is not None, "the run finished (or never checkpointed) before it could be killed"
+    folder = resume_point.parent.parent
+    assert not (folder / "metrics.json").exists() and resume_point.exists()
+
+    again = sweep(args, cli_env, tmp_path / "killed", "sweep")
+    assert again.returncode == 0, again.stderr
+    resumed = metrics(folder)
+    assert resumed["run"]["resumed_from_epoch"] >= 3
+    assert resumed["run"]["epochs"] == expected["run"]["epochs"]
+    assert resumed["test/mse"] == pytest.approx(expected["test/mse"], rel=1e-9, abs=0)
+    assert resumed["test/cosine"] == pytest.approx(expected["test/cosine"], rel=1e-9, abs=0)
+    assert not resume_point.exists()  # a finished run keeps no resume point
+    assert expected["run"]["stopped_by"] == "epoch limit" and expected["run"]["resumed_from_epoch"] is None
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_its_time_budget_says_so(cli_env, tmp_path):
+    result = sweep(["arch=mlp1", "width=8", "trainer.max_epochs=100000", "callbacks.early_stopping.patience=100000",
+                    "trainer.max_time=00:00:00:04", "hydra.launcher.n_jobs=1"], cli_env, tmp_path, "budget")
+    assert result.returncode == 0, result.stderr
+    run = metrics(job(tmp_path / "budget", "mlp1-x8"))["run"]
+    assert run["stopped_by"] == "time budget" and 0 < run["epochs"] < 100000

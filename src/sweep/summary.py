@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import time
@@ -14,8 +15,11 @@ from omegaconf import DictConfig
 
 from src.config_checks import TRAIN_RULES, check
 from src.errors import UserError
+from src.sweep.embed_first import embed_before_jobs
 from src.sweep.orphan_guard import mark_sweep_process
 from src.sweep.run_files import DamagedFile, read_json, read_metrics, reused_run
+
+log = logging.getLogger(__name__)
 
 
 def job_row(sweep_dir: Path, job_dir: Path) -> dict:
@@ -87,6 +91,11 @@ class SweepSummary(Callback):
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+        try:
+            embed_before_jobs(config, show_progress=config.data.show_progress)
+        except Exception as error:  # never in the way of the sweep: each job embeds what it lacks itself
+            log.warning("could not embed ahead of the jobs (%s: %s); each job embeds what it needs itself",
+                        type(error).__name__, str(error).splitlines()[0] if str(error) else "")
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

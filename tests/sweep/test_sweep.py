@@ -432,3 +432,17 @@ def test_a_run_stopped_by_its_time_budget_says_so(cli_env, tmp_path):
     assert result.returncode == 0, result.stderr
     run = metrics(job(tmp_path / "budget", "mlp1-x8"))["run"]
     assert run["stopped_by"] == "time budget" and 0 < run["epochs"] < 100000
+
+
+@pytest.mark.slow
+def test_a_sweep_embeds_what_its_jobs_need_before_they_start(cli_env, tmp_path):
+    env = {**cli_env, "EMBTRANS_CACHE_DIR": str(tmp_path / "cold-cache")}
+    result = subprocess.run(sweep_command(["arch=linear", "model_b=use,e5_small"], tmp_path, "cold"), capture_output=True,
+                            text=True, env=env, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "the sweep's 3 embedding(s) are in the cache" in result.stdout + result.stderr  # glove, use, e5_small
+    assert sorted(p.name for p in (tmp_path / "cold-cache" / "rotten_tomatoes").iterdir()) == ["e5_small", "glove", "use"]
+    logs = [p.read_text() for p in (tmp_path / "cold").rglob("train.log")]
+    assert len(logs) == 2 and all("reusing cached" in log and "embeddings of" in log for log in logs)
+    assert not any("cached " in line and "embeddings of" in line and "reusing" not in line
+                   for log in logs for line in log.splitlines())  # no job embedded anything itself

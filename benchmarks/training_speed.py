@@ -1,0 +1,161 @@
+"""Epoch time and test MSE of the MLPs, float32 against bf16 autocast, through train() and a bare loop.
+
+    python benchmarks/training_speed.py                                  # mlp2 at widths 1, 8, 32
+    python benchmarks/training_speed.py --widths 32 --epochs 4 --threads 1
+    python benchmarks/training_speed.py --arch mlp1 --limit 1000 -- optimizer.lr=3e-4   # overrides after --
+
+On the real cached embeddings (minilm -> mpnet by default, conf/train.yaml composed with the
+overrides), each width is trained for --epochs epochs four ways, same data, seed, threads, AdamW
+settings and batch size:
+
+  bare 32      a plain PyTorch loop: a seeded permutation per epoch, whole batches sliced out of the
+               tensors, forward, F.mse_loss, backward, step, zero_grad; float32
+  bare bf16    the same with the forward pass under torch.autocast(bfloat16)
+  train() 32   src/training.train with the run's real config: Lightning, validation every epoch,
+               the best and the resume checkpoints, early stopping, precision=32
+  train() bf16 the same with precision=bf16
+
+It prints the median seconds per epoch (the first epoch is warm-up and dropped), train()'s time
+over the bare float32 loop's (the speed target is >= 1.5x, i.e. a ratio <= 0.67), and test MSE after
+the same epochs, with bf16's relative change against float32 (the accuracy bar is 1 %). Whether the
+CPU multiplies bf16 natively (avx512_bf16 / AMX) is printed first: without it bf16 is emulated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from src.cli import CONFIG_DIR, set_project_env  # noqa: E402
+from src.data.datamodule import PairedEmbeddingDataModule  # noqa: E402
+from src.data.paired import load_paired_embeddings  # noqa: E402
+from src.training import train  # noqa: E402
+from src.translators.precision import native_bf16  # noqa: E402
+
+
+def compose_config(args, width: int, precision: str, output_dir: Path) -> DictConfig:
+    set_project_env()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+        cfg = compose("train", overrides=[
+            f"model_a={args.models[0]}", f"model_b={args.models[1]}", f"arch={args.arch}", f"width={width}",
+            f"dataset.limit={args.limit}", f"trainer.max_epochs={args.epochs}", f"threads={args.threads}",
+            f"precision={precision}", "logger=none", "trainer.enable_progress_bar=false", "data.show_progress=false",
+            *args.overrides])
+    GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.log_dir = str(output_dir)
+        cfg.callbacks.epoch_timer = {"_target_": f"{__name__}.EpochTimes"}  # this module, run as a script
+    return cfg
+
+
+class EpochTimes(pl.Callback):
+    """The wall time of each training epoch, validation and checkpoints included (from one epoch's
+    start to the next's, the last to the end of training)."""
+
+    last: EpochTimes | None = None
+
+    def __init__(self) -> None:
+        self.times, self.started = [], None
+        EpochTimes.last = self
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if self.started is not None:
+            self.times.append(time.perf_counter() - self.started)
+        self.started = time.perf_counter()
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.times.append(time.perf_counter() - self.started)
+
+
+def bare_loop(cfg: DictConfig, precision: str) -> tuple[list[float], float]:
+    torch.manual_seed(cfg.seed)
+    paired = load_paired_embeddings(cfg, show_progress=False)
+    data = PairedEmbeddingDataModule(paired, cfg.data.batch_size, cfg.data.eval_batch_size, cfg.seed).pairs
+    source, target = data["train"].source, data["train"].target
+    d_a, d_b = source.shape[1], target.shape[1]
+    net = instantiate(cfg.arch.net, in_dim=d_a, out_dim=d_b)
+    optimizer = instantiate(cfg.optimizer)(params=net.parameters())
+    generator = torch.Generator().manual_seed(cfg.seed)
+    times = []
+    for _ in range(cfg.trainer.max_epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(source), generator=generator)
+        for first in range(0, len(source), cfg.data.batch_size):
+            rows = order[first:first + cfg.data.batch_size]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                predicted = net(source[rows])
+            loss = F.mse_loss(predicted.float(), target[rows])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        times.append(time.perf_counter() - started)
+    with torch.no_grad():
+        mse = float(F.mse_loss(net(data["test"].source), data["test"].target))
+    return times, mse
+
+
+def through_train(cfg: DictConfig) -> tuple[list[float], float, int]:
+    metrics = train(cfg)
+    return EpochTimes.last.times, metrics["test/mse"], metrics["run"]["epochs"]
+
+
+def median_after_warmup(times: list[float]) -> float:
+    return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", default="mlp2")
+    parser.add_argument("--widths", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--models", nargs=2, default=["minilm", "mpnet"])
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-bare", action="store_true", help="only train() (for a quick check)")
+    parser.add_argument("overrides", nargs="*", help="train.yaml overrides, after --")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(args.threads)
+    print(f"CPU multiplies bf16 natively: {native_bf16('cpu')}; threads {args.threads}; {args.arch} "
+          f"{args.models[0]} -> {args.models[1]}, {args.limit} texts, {args.epochs} epochs, batch "
+          f"{compose_config(args, 1, '32', Path('.')).data.batch_size}")
+    header = f"{'width':>5} {'run':<13} {'s/epoch':>8} {'vs bare 32':>10} {'test MSE':>11} {'bf16 vs 32':>10}"
+    print(header)
+    for width in args.widths:
+        rows = {}
+        with tempfile.TemporaryDirectory() as scratch:
+            for precision in ("32", "bf16"):
+                cfg = compose_config(args, width, precision, Path(scratch) / f"train-{precision}")
+                if not args.skip_bare:
+                    times, mse = bare_loop(cfg, precision)
+                    rows[f"bare {precision}"] = (median_after_warmup(times), mse)
+                times, mse, _ = through_train(cfg)
+                rows[f"train() {precision}"] = (median_after_warmup(times), mse)
+        reference = rows.get("bare 32", rows["train() 32"])[0]
+        for name, (seconds, mse) in rows.items():
+            fp32 = rows[name.replace("bf16", "32")][1]
+            change = f"{mse / fp32 - 1:+.2%}" if "bf16" in name else ""
+            print(f"{width:>5} {name:<13} {seconds:>8.2f} {reference / seconds:>9.2f}x {mse:>11.4e} {change:>10}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

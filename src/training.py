@@ -77,7 +77,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     trainer = build_trainer(cfg)
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
-                              precision=precision)
+                              precision=precision, lr_rule=cfg.get("lr_rule", "constant"))
 
     fit_info = {}
     if cfg.arch.get("closed_form"):
@@ -114,9 +114,12 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "fingerprint": fingerprint,
             "split_sizes": paired.split_sizes(),
             "epochs": None if cfg.arch.get("closed_form") else trainer.current_epoch,
+            # the epoch whose weights were kept (1-based): how long it took to converge
+            "best_epoch": None if cfg.arch.get("closed_form") or not best else epochs_done(best),
             "stopped_by": None if cfg.arch.get("closed_form") else stop_reason(trainer),
-            "resumed_from_epoch": None if cfg.arch.get("closed_form") else resumed_epoch(resume_from),
+            "resumed_from_epoch": None if cfg.arch.get("closed_form") else epochs_done(resume_from),
             "precision": None if cfg.arch.get("closed_form") else precision,
+            "lr_rule": None if cfg.arch.get("closed_form") else cfg.get("lr_rule", "constant"),
             "fit": fit_info,
             "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
             "normalized": {"a": paired.source_manifest.get("normalized"), "b": paired.target_manifest.get("normalized")},
@@ -146,16 +149,17 @@ def resume_point(output_dir: Path) -> str | None:
     path = output_dir / "checkpoints" / RESUME_FILE
     if not path.exists():
         return None
-    log.info("resuming the interrupted run from %s (epoch %s)", path, resumed_epoch(str(path)))
+    log.info("resuming the interrupted run after epoch %s from %s", epochs_done(str(path)), path)
     return str(path)
 
 
-def resumed_epoch(path: str | None) -> int | None:
-    """The epoch a resume point starts at (its completed epochs), read from the checkpoint."""
+def epochs_done(path: str | None) -> int | None:
+    """How many epochs a checkpoint's weights had trained (it records its 0-based epoch): for a resume
+    point, the epochs a resumed run skips; for the best checkpoint, the epoch it was taken at."""
     if path is None:
         return None
     try:
-        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["epoch"])
+        return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["epoch"]) + 1
     except (OSError, KeyError, RuntimeError, ValueError):
         return None
 

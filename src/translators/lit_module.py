@@ -15,6 +15,7 @@ from src.errors import RunFailed, UserError
 
 LOSSES = ("mse", "cosine", "mse+cosine")
 PRECISIONS = ("32", "bf16")
+LR_RULES = ("constant", "mup")
 
 
 class TranslatorModule(pl.LightningModule):
@@ -26,10 +27,13 @@ class TranslatorModule(pl.LightningModule):
         loss: str = "mse",
         monitor: str = "val/mse",
         precision: str = "32",
+        lr_rule: str = "constant",
     ) -> None:
         super().__init__()
         if loss not in LOSSES:
             raise UserError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+        if lr_rule not in LR_RULES:
+            raise UserError(f"unknown lr_rule {lr_rule!r}: choose one of {', '.join(LR_RULES)}")
         if precision not in PRECISIONS:
             raise UserError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} (or auto)")
         # The optimiser and scheduler are partials: kept out of the checkpoint, which must load
@@ -128,13 +132,33 @@ class TranslatorModule(pl.LightningModule):
     def configure_optimizers(self):
         """The optimizer for Lightning; the scheduler stays with the module, which steps it itself (see
         on_train_epoch_end) and keeps its state in the checkpoint."""
-        optimizer = self.make_optimizer(params=self.parameters())
+        optimizer = self.make_optimizer(params=parameter_groups(self.net, self.hparams.lr_rule,
+                                                                self.make_optimizer.keywords.get("lr")))
         if self.make_scheduler is not None:
             self.scheduler = make_scheduler(self.make_scheduler, optimizer, self.trainer)
             if self._scheduler_state is not None:
                 self.scheduler.load_state_dict(self._scheduler_state)
                 self._scheduler_state = None
         return optimizer
+
+
+def parameter_groups(net: nn.Module, rule: str, lr: float | None) -> list[dict] | object:
+    """The optimizer's parameters. ``mup``: as in μP for Adam (Yang et al. 2022, "Tensor Programs V"),
+    a weight matrix whose fan-in is the hidden width learns at lr × (full rank / hidden) = lr / width,
+    so the update each unit receives stays the same size as the MLP widens and one lr serves every
+    width; input weights and every bias keep lr. ``constant``: one lr for all."""
+    hidden = getattr(net, "hidden", None)
+    if rule == "constant" or hidden is None or lr is None:
+        return net.parameters()
+    width = getattr(net, "width", None) or 1
+    scaled, plain = [], []
+    for module in net.modules():
+        if isinstance(module, nn.Linear):
+            (scaled if module.in_features == hidden else plain).append(module.weight)
+            if module.bias is not None:
+                plain.append(module.bias)
+    others = [p for p in net.parameters() if all(p is not q for q in scaled + plain)]
+    return [{"params": plain + others, "lr": lr}, {"params": scaled, "lr": lr / width}]
 
 
 def make_scheduler(factory: Callable, optimizer: torch.optim.Optimizer, trainer) -> object:

@@ -45,6 +45,7 @@ class MLPTranslator(nn.Module):
             raise UserError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
         if not 0 <= dropout < 1:
             raise UserError(f"dropout must lie in [0, 1), not {dropout}")
+        self.width = width
         self.hidden = width * full_rank(in_dim, out_dim)
         blocks, size = [], in_dim
         for _ in range(hidden_layers):

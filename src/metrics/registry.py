@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 # How the per-item means make the metric (each is a ratio of means, so a bootstrap resamples items
 # once for every array involved):
@@ -36,7 +37,7 @@ class Metric:
 
     @property
     def pattern(self) -> re.Pattern:
-        return re.compile(re.escape(self.column).replace(re.escape("{k}"), r"(\d+)") + "$")
+        return column_pattern(self.column)
 
     def k_of(self, column: str) -> int | None:
         """The k of a column of this metric, None for a metric without k; raises if not this metric's."""
@@ -110,6 +111,12 @@ METRICS: list[Metric] = [
 BY_COLUMN = {metric.column: metric for metric in METRICS}
 
 
+@cache
+def column_pattern(template: str) -> re.Pattern:
+    return re.compile(re.escape(template).replace(re.escape("{k}"), r"(\d+)") + "$")
+
+
+@cache
 def metric_of(column: str) -> Metric | None:
     """The metric a results column belongs to (the most specific match), None for other columns."""
     found = [metric for metric in METRICS if metric.pattern.match(column)]

@@ -393,7 +393,7 @@ def test_a_job_killed_mid_training_resumes_from_its_last_epoch_with_the_same_num
     import torch
 
     args = ["arch=mlp1", "width=8", "trainer.max_epochs=40", "callbacks.early_stopping.patience=100",
-            "hydra.launcher.n_jobs=1"]
+            "callbacks.resume_checkpoint.every_seconds=0", "hydra.launcher.n_jobs=1"]
     reference = sweep(args, cli_env, tmp_path / "reference", "sweep")  # uninterrupted, with its own run index
     assert reference.returncode == 0, reference.stderr
     expected = metrics(job(tmp_path / "reference" / "sweep", "mlp1-x8"))

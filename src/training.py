@@ -70,11 +70,12 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     pl.seed_everything(cfg.seed, workers=True)
 
     paired = load_paired_embeddings(cfg, show_progress=cfg.data.show_progress)
-    datamodule = PairedEmbeddingDataModule(paired, cfg.data.batch_size, cfg.data.eval_batch_size, cfg.seed)
+    trainer = build_trainer(cfg)
+    datamodule = PairedEmbeddingDataModule(paired, cfg.data.batch_size, cfg.data.eval_batch_size, cfg.seed,
+                                           device=trainer.strategy.root_device)
     train_pairs, val_pairs, test_pairs = (datamodule.pairs[s] for s in ("train", "val", "test"))
     in_dim, out_dim = datamodule.dims
     net = instantiate(cfg.arch.net, in_dim=in_dim, out_dim=out_dim)
-    trainer = build_trainer(cfg)
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
                               precision=precision, lr_rule=cfg.get("lr_rule", "constant"))

@@ -48,8 +48,11 @@ class ShuffledBatches(Sampler):
 
 class PairedEmbeddingDataModule(pl.LightningDataModule):
     def __init__(self, paired: PairedEmbeddings, batch_size: int = 256, eval_batch_size: int = 8192,
-                 seed: int = 0) -> None:
+                 seed: int = 0, device: torch.device | str = "cpu") -> None:
         super().__init__()
+        # On a GPU the splits are copied there once, so no batch crosses the bus during training
+        # (Lightning's per-batch transfer then has nothing to move); ``pairs`` stay on the CPU.
+        self.device = torch.device(device)
         self.paired = paired
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -67,6 +70,8 @@ class PairedEmbeddingDataModule(pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         pairs = self.pairs[split]
+        if self.device.type != "cpu":
+            pairs = TensorPairs(pairs.source.to(self.device), pairs.target.to(self.device))
         if shuffle:
             batches = ShuffledBatches(len(pairs), self.batch_size, self.seed)
         else:

@@ -8,12 +8,13 @@ space shuffled) says what unrelated spaces of the same shape would score.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from src.metrics.neighbours import to_float64
+from src.metrics.neighbours import content_key, to_float64
 
 Array = np.ndarray | torch.Tensor
 
@@ -87,6 +88,22 @@ def _hsic(k: _Moments, l: _Moments, debiased: bool, cross: torch.Tensor | None =
     k_rows, l_rows = k.row_sums - k.diagonal, l_rows - l_diagonal
     k_total, l_total = k.total - k.diagonal.sum(), l.total - l.diagonal.sum()
     return (trace + k_total * l_total / ((n - 1) * (n - 2)) - 2 / (n - 2) * (l_rows @ k_rows)) / (n * (n - 3))
+
+
+_MOMENTS_MEMO: OrderedDict[tuple, _Moments] = OrderedDict()
+
+
+def kernel_moments(x: torch.Tensor, kernel: str, rbf_sigma_fraction: float) -> _Moments:
+    """A kernel matrix's moments, the last few kept by the rows' content: every translator of a pair is
+    compared with the same native sample, whose kernel is then built once."""
+    key = (content_key(x), kernel, rbf_sigma_fraction if kernel == "rbf" else None)
+    if key not in _MOMENTS_MEMO:
+        matrix = linear_kernel(x) if kernel == "linear" else rbf_kernel(x, rbf_sigma_fraction)
+        _MOMENTS_MEMO[key] = _Moments(matrix)
+        while len(_MOMENTS_MEMO) > 4:
+            _MOMENTS_MEMO.popitem(last=False)
+    _MOMENTS_MEMO.move_to_end(key)
+    return _MOMENTS_MEMO[key]
 
 
 def _permuted_crosses(k: _Moments, l: _Moments, permutations: torch.Tensor) -> torch.Tensor:
@@ -167,12 +184,9 @@ def cka_scores(
 
     scores: dict[str, float] = {}
     for kernel in kernels:
-        if kernel == "linear":
-            k, l = _Moments(linear_kernel(x)), _Moments(linear_kernel(y))
-        elif kernel == "rbf":
-            k, l = _Moments(rbf_kernel(x, rbf_sigma_fraction)), _Moments(rbf_kernel(y, rbf_sigma_fraction))
-        else:
+        if kernel not in ("linear", "rbf"):
             raise ValueError(f"Unknown kernel {kernel!r}: use 'linear' or 'rbf'.")
+        k, l = kernel_moments(x, kernel, rbf_sigma_fraction), kernel_moments(y, kernel, rbf_sigma_fraction)
         # The identity permutation goes through the same summation as the null, so ties compare equal.
         identity = torch.arange(n).unsqueeze(0)
         crosses = _permuted_crosses(k, l, torch.cat([identity, permutations]))

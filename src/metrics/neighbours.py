@@ -6,7 +6,9 @@ text in both. Each space gets its own cosine k-NN lists; the lists are then comp
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,6 +18,9 @@ from torchmetrics.utilities.data import dim_zero_cat
 
 # Rows per block of the (n, n) similarity matrix: about 4M float64 (32 MB) at a time.
 _BLOCK_ELEMENTS = 4_000_000
+# Neighbour lists kept by content (see knn_indices): the native space's, and a few translators'.
+_MEMO_SIZE = 4
+_KNN_MEMO: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()
 
 
 def to_float64(vectors: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -40,8 +45,29 @@ def row_blocks(n_rows: int, n_cols: int) -> list[slice]:
 
 
 def knn_indices(vectors: np.ndarray | torch.Tensor, k: int) -> torch.Tensor:
-    """The k most cosine-similar other rows of each row, most similar first; ties go to the lower index."""
+    """The k most cosine-similar other rows of each row, most similar first; ties go to the lower index.
+
+    The last few results are kept by the vectors' content: an analysis compares every translator of
+    a pair against the same native vectors, whose neighbours are then searched once.
+    """
     x = unit_rows(vectors)
+    key = (content_key(x), k)
+    if key not in _KNN_MEMO:
+        _KNN_MEMO[key] = _knn_indices(x, k)
+        while len(_KNN_MEMO) > _MEMO_SIZE:
+            _KNN_MEMO.popitem(last=False)
+    _KNN_MEMO.move_to_end(key)
+    return _KNN_MEMO[key].clone()
+
+
+def content_key(x: torch.Tensor) -> str:
+    """A digest of a tensor's values and shape (what the memos of repeated reference work are keyed by)."""
+    array = np.ascontiguousarray(x.numpy())
+    return hashlib.blake2b(array.data, digest_size=16, key=str(array.shape).encode()[:64]).hexdigest()
+
+
+def _knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The k most cosine-similar other rows of each row, most similar first; ties go to the lower index."""
     n = x.shape[0]
     if not 1 <= k < n:
         raise ValueError(f"k must be between 1 and n - 1 = {n - 1} (a row is not its own neighbour), got k={k}.")

@@ -26,10 +26,10 @@ from omegaconf import open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from src.cli import CONFIG_DIR, set_project_env  # noqa: E402
+from src.errors import RunFailed  # noqa: E402
 from src.training import train  # noqa: E402
 
-DEFAULT_VARIANTS = ["lr_rule=constant scheduler=plateau", "lr_rule=mup scheduler=plateau",
-                    "lr_rule=mup scheduler=cosine"]
+DEFAULT_VARIANTS = ["lr_rule=constant scheduler=plateau", "lr_rule=mup scheduler=plateau"]
 
 
 def main() -> None:
@@ -62,7 +62,11 @@ def main() -> None:
                 GlobalHydra.instance().clear()
                 with open_dict(cfg):
                     cfg.paths.output_dir = cfg.paths.log_dir = scratch
-                metrics = train(cfg)
+                try:
+                    metrics = train(cfg)
+                except RunFailed as failure:  # e.g. a width the lr is too high for: that is the finding
+                    print(f"{variant:<38} {width:>5} failed: {failure}", flush=True)
+                    continue
                 run = metrics["run"]
                 print(f"{variant:<38} {width:>5} {run['best_epoch']:>10} {run['epochs']:>6} {run['stopped_by']:<15} "
                       f"{run['seconds']:>8.0f} {metrics['test/mse']:>11.4e}", flush=True)

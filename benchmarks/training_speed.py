@@ -24,25 +24,20 @@ CPU multiplies bf16 natively (avx512_bf16 / AMX) is printed first: without it bf
 
 from __future__ import annotations
 
-import argparse
-import logging
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from src.cli import CONFIG_DIR, set_project_env  # noqa: E402
+from benchmarks.training_setup import quiet, training_arguments, training_config  # noqa: E402
 from src.data.datamodule import PairedEmbeddingDataModule  # noqa: E402
 from src.data.paired import load_paired_embeddings  # noqa: E402
 from src.errors import RunFailed  # noqa: E402
@@ -52,18 +47,8 @@ from src.translators.precision import native_bf16  # noqa: E402
 
 
 def compose_config(args, width: int, precision: str, output_dir: Path) -> DictConfig:
-    set_project_env()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-        cfg = compose("train", overrides=[
-            f"model_a={args.models[0]}", f"model_b={args.models[1]}", f"arch={args.arch}", f"width={width}",
-            f"dataset.limit={args.limit}", f"trainer.max_epochs={args.epochs}", f"threads={args.threads}",
-            f"precision={precision}", "logger=none", "trainer.enable_progress_bar=false", "data.show_progress=false",
-            *args.overrides])
-    GlobalHydra.instance().clear()
+    cfg = training_config(args, width, [f"trainer.max_epochs={args.epochs}", f"precision={precision}"], output_dir)
     with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        cfg.paths.log_dir = str(output_dir)
         cfg.callbacks.epoch_timer = {"_target_": f"{__name__}.EpochTimes"}  # this module, run as a script
     return cfg
 
@@ -137,19 +122,11 @@ def median_after_warmup(times: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arch", default="mlp2")
-    parser.add_argument("--widths", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--models", nargs=2, default=["minilm", "mpnet"])
-    parser.add_argument("--limit", type=int, default=2000)
+    parser = training_arguments(__doc__)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-bare", action="store_true", help="only train() (for a quick check)")
-    parser.add_argument("overrides", nargs="*", help="train.yaml overrides, after --")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(args.threads)
+    quiet(args.threads)
     print(f"CPU multiplies bf16 natively: {native_bf16('cpu')}; threads {args.threads}; {args.arch} "
           f"{args.models[0]} -> {args.models[1]}, {args.limit} texts, {args.epochs} epochs, batch "
           f"{compose_config(args, 1, '32', Path('.')).data.batch_size}")

@@ -60,7 +60,10 @@ def test_every_option_composes_and_instantiates(compose_train, group, option):
         assert instantiate(closed_form.net, in_dim=8, out_dim=6).map.out_features == 6, name
     optimizer = instantiate(cfg.optimizer)(params=net.parameters())
     if cfg.scheduler is not None:
-        instantiate(cfg.scheduler)(optimizer=optimizer)
+        factory = instantiate(cfg.scheduler)
+        # a schedule over the training length is told the optimizer steps per epoch, as TranslatorModule does
+        length = {"steps_per_epoch": 10} if "steps_per_epoch" in inspect.signature(factory).parameters else {}
+        factory(optimizer=optimizer, **length)
     instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=instantiate_dict(cfg.get("logger")))
 
 

@@ -309,7 +309,7 @@ def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
         "chroma_dir": str(cfg.chroma_dir),
         "collections": sorted(set(analysis.collections)),
         "references": analysis.references,
-        "results": json.loads(analysis.results.to_json(orient="records")),
+        "results": json.loads(analysis.results.to_json(orient="records", double_precision=15)),
         "tables": sorted(str(p.relative_to(analysis.output_dir)) for p in (analysis.output_dir / "tables").iterdir()),
         "figures": sorted(str(p.relative_to(analysis.output_dir)) for p in analysis.figures),
         "examples": sorted(analysis.examples),

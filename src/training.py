@@ -25,6 +25,7 @@ from src.analysis.files import cached_json, content_hash
 from src.translators.baselines import baseline_scores, closed_form_maps
 from src.translators.lit_module import TranslatorModule
 from src.translators.precision import resolve_precision
+from src.translators.resume import resume_path
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
         trainer.save_checkpoint(best, weights_only=True)
     else:
         untrained_val_mse = mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size)
-        resume_from = resume_point(output_dir)
+        resume_from, resumed_after = resume_point(output_dir)
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
         check_training(trainer, untrained_val_mse)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -118,7 +119,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             # the epoch whose weights were kept (1-based): how long it took to converge
             "best_epoch": None if cfg.arch.get("closed_form") or not best else epochs_done(best),
             "stopped_by": None if cfg.arch.get("closed_form") else stop_reason(trainer),
-            "resumed_from_epoch": None if cfg.arch.get("closed_form") else epochs_done(resume_from),
+            "resumed_from_epoch": None if cfg.arch.get("closed_form") else resumed_after,
             "precision": None if cfg.arch.get("closed_form") else precision,
             "lr_rule": None if cfg.arch.get("closed_form") else cfg.get("lr_rule", "constant"),
             "fit": fit_info,
@@ -134,7 +135,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     if bad:
         raise RunFailed(f"the run's {bad} is not a finite number: its results are not trustworthy")
     write_json(output_dir / "metrics.json", metrics)  # last: its presence means the run finished
-    (output_dir / "checkpoints" / RESUME_FILE).unlink(missing_ok=True)  # a finished run is never resumed
+    resume_path(output_dir).unlink(missing_ok=True)  # a finished run is never resumed
     floor, lstsq = metrics["baselines"]["mean_vector"], metrics["baselines"]["lstsq"]
     log.info("%s: test MSE %.6f (lstsq %.6f, mean vector %.6f), cosine %.4f (lstsq %.4f, mean vector %.4f); in %s",
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
@@ -142,16 +143,15 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     return metrics
 
 
-RESUME_FILE = "last.ckpt"
-
-
-def resume_point(output_dir: Path) -> str | None:
-    """The last.ckpt an interrupted attempt of this very run left (job.py keeps it only then), or None."""
-    path = output_dir / "checkpoints" / RESUME_FILE
+def resume_point(output_dir: Path) -> tuple[str | None, int | None]:
+    """The resume point an interrupted attempt of this very run left (job.py keeps it only then) and
+    the epochs it had done, or (None, None)."""
+    path = resume_path(output_dir)
     if not path.exists():
-        return None
-    log.info("resuming the interrupted run after epoch %s from %s", epochs_done(str(path)), path)
-    return str(path)
+        return None, None
+    done = epochs_done(str(path))
+    log.info("resuming the interrupted run after epoch %s from %s", done, path)
+    return str(path), done
 
 
 def epochs_done(path: str | None) -> int | None:

@@ -12,8 +12,7 @@ from omegaconf import DictConfig
 
 from src.metrics.cka import cka_scores
 from src.metrics.matching import matching_per_text, matching_ranks
-from src.metrics.neighbours import neighbourhood_agreement_per_text
-from src.metrics.neighbours import chance_jaccard
+from src.metrics.neighbours import agreement_means, neighbourhood_agreement_per_text
 from src.metrics.regression import mean_vector_scores, regression_per_text, regression_scores
 
 # Column prefix of each matching direction (see src/metrics/matching.py).
@@ -23,8 +22,7 @@ MATCHING_PREFIX = {"translated_to_native": "", "native_to_translated": "vec2vec_
 def space_agreement(reference: np.ndarray, candidate: np.ndarray, settings: DictConfig) -> tuple[dict, dict]:
     """k-NN neighbourhood agreement and CKA: both compare geometry, so the dims may differ."""
     per_text = neighbourhood_agreement_per_text(reference, candidate, ks=tuple(settings.knn_ks), rbo_p=settings.rbo_p)
-    scores = {name: float(values.mean()) for name, values in per_text.items()}
-    scores.update({f"chance_jaccard@{k}": chance_jaccard(reference.shape[0] - 1, int(k)) for k in settings.knn_ks})
+    scores = agreement_means(per_text, settings.knn_ks)
     cka = cka_scores(candidate, reference, kernels=tuple(settings.cka.kernels), debiased=tuple(settings.cka.debiased),
                      n_permutations=settings.cka.n_permutations, max_samples=settings.cka.max_samples,
                      seed=settings.seed, rbf_sigma_fraction=settings.cka.rbf_sigma_fraction)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.chroma_store import EmbeddingStore
-from src.metrics.retrieval import (chance_per_query, chance_scores, gap_closed, retention, retrieval_per_query,
+from src.metrics.retrieval import (chance_per_query, gap_closed, per_query_means, retention, retrieval_per_query,
                                   retrieval_scores, scored_queries, topk_jaccard, topk_jaccards)
 
 
@@ -36,9 +36,9 @@ def reference_searches(store: EmbeddingStore, native_a: str, native_b: str, quer
     per_query = {"native": retrieval_per_query(native, relevant, k),
                  "floor": retrieval_per_query(floor, relevant, k) if floor else chance_per_query(relevant, len(pool), k)}
     scores = {
-        "native": retrieval_scores(native, relevant, k),
+        "native": per_query_means(per_query["native"]),
         "source": retrieval_scores(source, relevant, k),
-        "floor": retrieval_scores(floor, relevant, k) if floor else chance_scores(relevant, len(pool), k),
+        "floor": per_query_means(per_query["floor"]),
         "floor_kind": "untranslated A vectors" if floor else "random ranking (dimensions differ)",
         "pool_size": len(pool),
     }
@@ -52,7 +52,7 @@ def translated_search_scores(translated: dict[str, list[str]], reference: dict, 
     gap closed, and the Jaccard of the top k fetched by native and translated search; with the
     per-query recall, nDCG and top-k Jaccard (in the order of scored_queries(relevant))."""
     per_query = retrieval_per_query(translated, relevant, k)
-    scores = {name: float(values.mean()) if len(values) else float("nan") for name, values in per_query.items()}
+    scores = per_query_means(per_query)
     ref = reference["scores"]
     result = {f"{name}": scores[name] for name in (f"recall@{k}", f"ndcg@{k}")}
     for name in (f"recall@{k}", f"ndcg@{k}"):
@@ -65,7 +65,7 @@ def translated_search_scores(translated: dict[str, list[str]], reference: dict, 
     per_query[f"top{k}_jaccard"] = np.array([jaccards[q] for q in scored_queries(relevant)], dtype=np.float64)
     result[f"top{k}_jaccard"] = topk_jaccard(reference["native_ranking"], translated, k)
     result["floor_kind"] = ref["floor_kind"]
-    result["retrieval_queries"] = float(len(per_query[f"ndcg@{k}"]))
+    result["retrieval_queries"] = scores["queries"]
     result["retrieval_pool"] = ref["pool_size"]
     return result, per_query
 

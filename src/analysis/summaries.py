@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
-from src.metrics.registry import Metric, aggregated, metric_of, present
+from src.metrics.registry import Metric, aggregated, metric_of, present, ranking_metric
 from src.stats.intervals import Interval, bootstrap, compare, seed_interval, seed_std
 
 ID = ["dataset", "pair", "model_a", "model_b", "translator", "arch", "width", "hidden", "parameters", "kind"]
@@ -165,15 +165,6 @@ class Question:
     first: str
     second: str
     directions: bool = False
-
-
-def ranking_metric(columns) -> str | None:
-    """The scale-free score comparisons rank by: retrieval gap closed when measured, else top-1 matching."""
-    for pattern in ("ndcg@{k}_gap_closed", "top{k}_accuracy"):
-        found = [c for metric, c in present(columns) if metric.column == pattern]
-        if found:
-            return found[0]
-    return None
 
 
 def questions(translators: pd.DataFrame) -> list[Question]:

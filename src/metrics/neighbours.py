@@ -253,9 +253,14 @@ def neighbourhood_agreement(
     rbo_p: float = 0.9,
 ) -> dict[str, float]:
     """Every neighbour score at each k (mean over texts), with the Jaccard two random neighbour lists would get."""
-    per_text = neighbourhood_agreement_per_text(reference, candidate, ks, rbo_p)
+    return agreement_means(neighbourhood_agreement_per_text(reference, candidate, ks, rbo_p), ks)
+
+
+def agreement_means(per_text: dict[str, np.ndarray], ks: Sequence[int]) -> dict[str, float]:
+    """neighbourhood_agreement_per_text's scores averaged over texts, with the Jaccard two random
+    neighbour lists of the same n would get at each k."""
     scores = {name: float(values.mean()) for name, values in per_text.items()}
-    n = to_float64(reference).shape[0]
+    n = len(next(iter(per_text.values())))
     for k in sorted({int(k) for k in ks}):
         scores[f"chance_jaccard@{k}"] = chance_jaccard(n - 1, k)
     return scores

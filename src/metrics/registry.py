@@ -143,6 +143,16 @@ def headline(columns) -> list[str]:
     return [c for metric, c in present(columns) if metric.headline]
 
 
+def ranking_metric(columns) -> str | None:
+    """The scale-free score translators are compared and ranked by: retrieval gap closed when measured,
+    else top-k matching (smallest k of each)."""
+    for template in ("ndcg@{k}_gap_closed", "top{k}_accuracy"):
+        found = [c for metric, c in present(columns) if metric.column == template]
+        if found:
+            return found[0]
+    return None
+
+
 def title_of(column: str) -> str:
     metric = metric_of(column)
     return metric.title.replace("{k}", str(metric.k_of(column))) if metric else column

@@ -58,8 +58,12 @@ def retrieval_per_query(ranked: dict[str, list[str]], relevant: dict[str, set[st
 
 def retrieval_scores(ranked: dict[str, list[str]], relevant: dict[str, set[str]], k: int = 10) -> dict[str, float]:
     """recall@k and nDCG@k by torchmetrics, averaged over the queries with at least one relevant document."""
-    per_query = retrieval_per_query(ranked, relevant, k)
-    count = len(per_query[f"ndcg@{k}"])
+    return per_query_means(retrieval_per_query(ranked, relevant, k))
+
+
+def per_query_means(per_query: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each per-query score's mean (NaN with no query), and how many queries it is over."""
+    count = len(next(iter(per_query.values())))
     means = {name: float(values.mean()) if count else math.nan for name, values in per_query.items()}
     return {**means, "queries": float(count)}
 
@@ -88,10 +92,7 @@ def chance_per_query(relevant: dict[str, set[str]], pool_size: int, k: int = 10)
 
 def chance_scores(relevant: dict[str, set[str]], pool_size: int, k: int = 10) -> dict[str, float]:
     """chance_per_query, averaged over the same queries as retrieval_scores."""
-    per_query = chance_per_query(relevant, pool_size, k)
-    count = len(per_query[f"ndcg@{k}"])
-    means = {name: float(values.mean()) if count else math.nan for name, values in per_query.items()}
-    return {**means, "queries": float(count)}
+    return per_query_means(chance_per_query(relevant, pool_size, k))
 
 
 def retention(value: float, native: float) -> float:

@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from src.analysis.identifiers import CLOSED_FORM, TRAINED
-from src.metrics.registry import metric_of, title_of
+from src.metrics.registry import metric_of, ranking_metric, title_of
 from src.report.content import Markdown
 from src.report.sections import ReportSections
 
@@ -27,12 +27,10 @@ def conclusions(sections: ReportSections) -> dict[str, list[Markdown]]:
 
 
 def ranking_column(sections: ReportSections) -> str | None:
-    """The scale-free score translators are ranked by: retrieval gap closed when measured, else top-1 matching."""
+    """The score translators are ranked by (the registry's rule), among the aggregate's measured columns."""
     aggregate = sections.report.aggregate
-    for column in (f"ndcg@{sections.retrieval_k}_gap_closed", "top1_accuracy"):
-        if f"{column}_mean" in aggregate and aggregate[f"{column}_mean"].notna().any():
-            return column
-    return None
+    return ranking_metric([c.removesuffix("_mean") for c in aggregate.columns
+                           if c.endswith("_mean") and aggregate[c].notna().any()])
 
 
 def best_overall(sections: ReportSections) -> Markdown | None:

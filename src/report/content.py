@@ -114,18 +114,16 @@ class Sources:
             where = "its run" if row["kind"] == "trained" else "fitted during analysis"
         interval = ("95 % bootstrap interval over test items" if f"{metric}_boot_low" in row
                     else "95 % t interval over seeds")
-        value = self.make(row.get(metric), style, source, f"{row['translator']}, {row['pair']}: {metric} ({where}); "
-                                                          f"in brackets the {interval}")
-        return Value(value.number, text, value.href, value.title, value.placeholder)
+        return self.make(row.get(metric), style, source,
+                         f"{row['translator']}, {row['pair']}: {metric} ({where}); in brackets the {interval}", text)
 
     def aggregated(self, row: dict, column: str, style: str = "fraction") -> Value:
         """A translator over every pair (tables/aggregate.csv): mean ± std over pairs [95 % interval of the mean]."""
         text = with_interval(row.get(f"{column}_mean"), row.get(f"{column}_std"), row.get(f"{column}_low"),
                              row.get(f"{column}_high"), style)
         source = self.report.analysis_dir / "tables" / "aggregate.csv" if self.report.analysis_dir else None
-        value = self.make(row.get(f"{column}_mean"), style, None if self.report.placeholder else source,
-                          f"{row['translator']}: {column} over {row['pairs']} pair(s) (tables/aggregate.csv)")
-        return Value(value.number, text, value.href, value.title, value.placeholder)
+        return self.make(row.get(f"{column}_mean"), style, None if self.report.placeholder else source,
+                         f"{row['translator']}: {column} over {row['pairs']} pair(s) (tables/aggregate.csv)", text)
 
     def link(self, text: str, target: Path) -> Markdown:
         return Markdown(f"[{escape_markdown(text)}]({relative_href(target, self.report_dir)})")

@@ -74,10 +74,13 @@ class ValueMaker:
         self.report_dir = Path(report_dir)
         self.placeholder = placeholder
 
-    def __call__(self, number, style: str = "fraction", source: Path | str | None = None, title: str = "") -> Value:
+    def __call__(self, number, style: str = "fraction", source: Path | str | None = None, title: str = "",
+                 text: str | None = None) -> Value:
+        """``text``: what the number reads as, when more than the number itself (mean ± std [interval])."""
         number = None if number is None or (isinstance(number, float) and math.isnan(number)) else float(number)
+        text = formatted(number, style) if text is None else text
         if self.placeholder:
-            return Value(number, formatted(number, style), placeholder=True)
+            return Value(number, text, placeholder=True)
         if isinstance(source, Path):
             source = relative_href(source, self.report_dir)
-        return Value(number, formatted(number, style), source, title)
+        return Value(number, text, source, title)

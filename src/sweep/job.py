@@ -19,6 +19,7 @@ from src.sweep.orphan_guard import exit_when_orphaned
 from src.sweep.run_files import DamagedFile, read_metrics, reused_run, write_json
 from src.sweep.run_index import RunIndex, run_fingerprint
 from src.training import train
+from src.translators.resume import resume_path
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def clear_attempt(output_dir: Path, keep_resume_point: bool = False) -> None:
     have been reused). With ``keep_resume_point``, an attempt that was interrupted (not failed) keeps
     its checkpoints, so training resumes from checkpoints/last.ckpt. The folder's name holds the run's
     fingerprint, so a resume point found here is of this very run."""
-    interrupted = not (output_dir / "failed.json").exists() and (output_dir / "checkpoints" / "last.ckpt").exists()
+    interrupted = not (output_dir / "failed.json").exists() and resume_path(output_dir).exists()
     for name in ATTEMPT_FILES:
         if name == "checkpoints" and keep_resume_point and interrupted:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import pytorch_lightning as pl
@@ -157,15 +158,14 @@ def parameter_groups(net: nn.Module, rule: str, lr: float | None) -> list[dict] 
             (scaled if module.in_features == hidden else plain).append(module.weight)
             if module.bias is not None:
                 plain.append(module.bias)
-    others = [p for p in net.parameters() if all(p is not q for q in scaled + plain)]
+    grouped = {id(p) for p in scaled + plain}
+    others = [p for p in net.parameters() if id(p) not in grouped]
     return [{"params": plain + others, "lr": lr}, {"params": scaled, "lr": lr / width}]
 
 
 def make_scheduler(factory: Callable, optimizer: torch.optim.Optimizer, trainer) -> object:
     """The configured scheduler; one that asks for the training length (warm-up and cosine) is told
     the optimizer steps per epoch."""
-    import inspect
-
     if "steps_per_epoch" in inspect.signature(factory).parameters:
         epochs = max(1, trainer.max_epochs or 1)
         steps = trainer.estimated_stepping_batches

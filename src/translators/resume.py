@@ -12,6 +12,13 @@ from pytorch_lightning.callbacks import Checkpoint
 
 log = logging.getLogger(__name__)
 
+RESUME_FILE = "last.ckpt"
+
+
+def resume_path(output_dir: Path) -> Path:
+    """Where a run's resume point lies (callbacks.resume_checkpoint.dirpath is <output_dir>/checkpoints)."""
+    return Path(output_dir) / "checkpoints" / RESUME_FILE
+
 
 class ResumeCheckpoint(Checkpoint):
     """Writes ``<dirpath>/last.ckpt`` with everything Lightning restores (weights, optimizer and
@@ -26,7 +33,7 @@ class ResumeCheckpoint(Checkpoint):
     """
 
     def __init__(self, dirpath: str | Path, every_seconds: float = 0.0) -> None:
-        self.path = Path(dirpath) / "last.ckpt"
+        self.path = Path(dirpath) / RESUME_FILE
         self.every_seconds = float(every_seconds)
         self._written_at: float | None = None
 

@@ -74,9 +74,8 @@ def interval_table(translators: pd.DataFrame, metric: str) -> pd.DataFrame:
 def mse_width_table(translators: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One dataset's translators as plot_mse_vs_width wants them: mean test MSE over seeds with its
     interval; closed-form maps and the mean vector as reference lines named after themselves."""
-    low = translators.get("test_mse_boot_low", translators.get("test_mse_seed_low"))
-    high = translators.get("test_mse_boot_high", translators.get("test_mse_seed_high"))
-    table = translators[["pair", "arch", "width", "hidden", "test_mse"]].assign(low=low, high=high)
+    bounds = interval_table(translators, "test_mse")
+    table = translators[["pair", "arch", "width", "hidden", "test_mse"]].assign(low=bounds["low"], high=bounds["high"])
     table.loc[translators["kind"] == CLOSED_FORM, "arch"] = translators["translator"]
     floors = results.drop_duplicates("pair")[["pair", "mean_vector_mse"]].rename(columns={"mean_vector_mse": "test_mse"})
     floors = floors.assign(arch="mean_vector", width=None, hidden=None)

@@ -15,7 +15,7 @@ from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 from src.errors import RunFailed, UserError
 
 LOSSES = ("mse", "cosine", "mse+cosine")
-PRECISIONS = ("32", "bf16")
+PRECISIONS = ("32", "tf32", "bf16")  # tf32: float32 maths whose GPU matmuls round to TF32
 LR_RULES = ("constant", "mup")
 
 

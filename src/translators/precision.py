@@ -1,4 +1,4 @@
-"""Which number format a training job's steps run in: `precision=auto|32|bf16` made concrete."""
+"""Which number format a training job's steps run in: `precision=auto|32|tf32|bf16` made concrete."""
 
 from __future__ import annotations
 
@@ -33,15 +33,30 @@ def native_bf16(device_type: str) -> bool:
     return bool(BF16_CPU_FLAGS & cpu_flags())
 
 
+SETTINGS = ("auto", "32", "tf32", "bf16")
+
+
+def allow_tf32(allowed: bool) -> None:
+    """Whether float32 matmuls on a GPU may round their inputs to TF32 (10-bit mantissa; ~8x the
+    float32 rate on tensor cores). Set for each job, since it is process-wide."""
+    torch.backends.cuda.matmul.allow_tf32 = allowed
+    torch.backends.cudnn.allow_tf32 = allowed
+
+
 def resolve_precision(setting: str, device_type: str) -> str:
-    """"32" or "bf16" for a job on ``device_type`` ("cpu" or "cuda"). auto is bf16 where it is native;
-    on a GPU it also lets float32 matmuls use TF32."""
+    """"32", "tf32" or "bf16" for a job on ``device_type`` ("cpu" or "cuda").
+
+    32 is float32 throughout; tf32 is float32 weights with TF32 matmuls (a GPU's; on a CPU it is 32);
+    bf16 runs the training forward pass under bfloat16 autocast. auto is tf32 on a GPU (on an H100
+    it beat bf16 autocast at every width, whose casts cost more than they save at batch 256:
+    benchmarks/gpu_check.sh), and bf16 on a CPU that multiplies it natively (1.7-1.8x float32 there)."""
     setting = str(setting)
-    if setting not in ("auto", "32", "bf16"):
-        raise UserError(f"precision={setting} is not one of auto, 32, bf16")
-    if setting != "auto":
-        return setting
+    if setting not in SETTINGS:
+        raise UserError(f"precision={setting} is not one of {', '.join(SETTINGS)}")
+    if setting == "auto":
+        setting = "tf32" if device_type == "cuda" else ("bf16" if native_bf16(device_type) else "32")
+    if setting == "tf32" and device_type != "cuda":
+        setting = "32"  # TF32 is a GPU number format: a CPU multiplies float32
     if device_type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    return "bf16" if native_bf16(device_type) else "32"
+        allow_tf32(setting == "tf32")
+    return setting

@@ -23,10 +23,14 @@ def training_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--arch", default="mlp2")
     parser.add_argument("--widths", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--models", nargs=2, default=["minilm", "mpnet"])
-    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--limit", type=limit, default=2000, help="texts of the dataset, or all")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("overrides", nargs="*", help="train.yaml overrides for every run, after --")
     return parser
+
+
+def limit(value: str) -> int | str:
+    return "null" if value == "all" else int(value)
 
 
 def quiet(threads: int) -> None:

@@ -1,8 +1,10 @@
-"""Epoch time and test MSE of the MLPs, float32 against bf16 autocast, through train() and a bare loop.
+"""Epoch time and test MSE of the MLPs, float32 against bf16 autocast (and TF32 on a GPU), through
+train() and a bare loop.
 
     python benchmarks/training_speed.py                                  # mlp2 at widths 1, 8, 32
     python benchmarks/training_speed.py --widths 32 --epochs 4 --threads 1
     python benchmarks/training_speed.py --arch mlp1 --limit 1000 -- optimizer.lr=3e-4   # overrides after --
+    python benchmarks/training_speed.py --limit all --epochs 6            # on a GPU: 32, tf32, bf16
 
 On the real cached embeddings (minilm -> mpnet by default, conf/train.yaml composed with the
 overrides), each width is trained for --epochs epochs four ways, same data, seed, threads, AdamW
@@ -15,6 +17,10 @@ settings and batch size:
   train() 32   src/training.train with the run's real config: Lightning, validation every epoch,
                the best and the resume checkpoints, early stopping, precision=32
   train() bf16 the same with precision=bf16
+  ... tf32     on a GPU (the default there): float32 with TF32 matmuls, both ways
+
+On a GPU (used when one is visible) the data sits on the device for the whole run in both loops,
+each time is taken after a synchronisation, and the peak GPU memory of each run is printed.
 
 It prints the median seconds per epoch (the first epoch is warm-up and dropped), train()'s time
 over the bare float32 loop's (the speed target is >= 1.5x, i.e. a ratio <= 0.67), and test MSE after
@@ -43,7 +49,9 @@ from src.data.paired import load_paired_embeddings  # noqa: E402
 from src.errors import RunFailed  # noqa: E402
 from src.training import train  # noqa: E402
 from src.translators.lit_module import parameter_groups  # noqa: E402
-from src.translators.precision import native_bf16  # noqa: E402
+from src.translators.precision import allow_tf32, native_bf16  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def compose_config(args, width: int, precision: str, output_dir: Path) -> DictConfig:
@@ -64,11 +72,13 @@ class EpochTimes(pl.Callback):
         EpochTimes.last = self
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
+        synchronize()
         if self.started is not None:
             self.times.append(time.perf_counter() - self.started)
         self.started = time.perf_counter()
 
     def on_train_end(self, trainer, pl_module) -> None:
+        synchronize()
         self.times.append(time.perf_counter() - self.started)
 
     @classmethod
@@ -78,11 +88,13 @@ class EpochTimes(pl.Callback):
 
 def bare_loop(cfg: DictConfig, precision: str) -> tuple[list[float], float]:
     torch.manual_seed(cfg.seed)
+    device = torch.device(DEVICE)
+    allow_tf32(precision == "tf32")
     paired = load_paired_embeddings(cfg, show_progress=False)
     data = PairedEmbeddingDataModule(paired, cfg.data.batch_size, cfg.data.eval_batch_size, cfg.seed).pairs
-    source, target = data["train"].source, data["train"].target
+    source, target = data["train"].source.to(device), data["train"].target.to(device)  # there for the whole run
     d_a, d_b = source.shape[1], target.shape[1]
-    net = instantiate(cfg.arch.net, in_dim=d_a, out_dim=d_b)
+    net = instantiate(cfg.arch.net, in_dim=d_a, out_dim=d_b).to(device)
     # The reference loop's optimizer is torch's AdamW as it comes (not fused), with the config's lr
     # and weight decay and the run's lr rule: what "a bare PyTorch loop" means in the speed target.
     lr = cfg.optimizer.lr
@@ -92,19 +104,35 @@ def bare_loop(cfg: DictConfig, precision: str) -> tuple[list[float], float]:
     times = []
     for _ in range(cfg.trainer.max_epochs):
         started = time.perf_counter()
-        order = torch.randperm(len(source), generator=generator)
+        order = torch.randperm(len(source), generator=generator).to(device)
         for first in range(0, len(source), cfg.data.batch_size):
             rows = order[first:first + cfg.data.batch_size]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 predicted = net(source[rows])
             loss = F.mse_loss(predicted.float(), target[rows])
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
+        synchronize()
         times.append(time.perf_counter() - started)
+    allow_tf32(False)  # test MSE in float32, as train() measures it
     with torch.no_grad():
-        mse = float(F.mse_loss(net(data["test"].source), data["test"].target))
+        mse = float(F.mse_loss(net(data["test"].source.to(device)), data["test"].target.to(device)))
     return times, mse
+
+
+def synchronize() -> None:
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
+def peak_memory() -> str:
+    """Peak GPU memory since the last call (GiB), or "" on a CPU."""
+    if DEVICE != "cuda":
+        return ""
+    peak = torch.cuda.max_memory_allocated() / 2**30
+    torch.cuda.reset_peak_memory_stats()
+    return f"{peak:.2f}"
 
 
 def through_train(cfg: DictConfig) -> tuple[list[float], float]:
@@ -125,29 +153,35 @@ def main() -> None:
     parser = training_arguments(__doc__)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--skip-bare", action="store_true", help="only train() (for a quick check)")
+    parser.add_argument("--precisions", nargs="+", choices=["32", "tf32", "bf16"],
+                        help="default: 32 bf16 on a CPU, 32 tf32 bf16 on a GPU")
     args = parser.parse_args()
     quiet(args.threads)
-    print(f"CPU multiplies bf16 natively: {native_bf16('cpu')}; threads {args.threads}; {args.arch} "
-          f"{args.models[0]} -> {args.models[1]}, {args.limit} texts, {args.epochs} epochs, batch "
-          f"{compose_config(args, 1, '32', Path('.')).data.batch_size}")
-    header = f"{'width':>5} {'run':<13} {'s/epoch':>8} {'vs bare 32':>10} {'test MSE':>11} {'bf16 vs 32':>10}"
-    print(header)
+    precisions = args.precisions or (["32", "tf32", "bf16"] if DEVICE == "cuda" else ["32", "bf16"])
+    where = (f"GPU {torch.cuda.get_device_name()}" if DEVICE == "cuda"
+             else f"CPU multiplies bf16 natively: {native_bf16('cpu')}; threads {args.threads}")
+    print(f"{where}; {args.arch} {args.models[0]} -> {args.models[1]}, {'all' if args.limit == 'null' else args.limit} texts, {args.epochs} epochs, "
+          f"batch {compose_config(args, 1, '32', Path('.')).data.batch_size}")
+    print(f"{'width':>5} {'run':<13} {'s/epoch':>8} {'vs bare 32':>10} {'test MSE':>11} {'vs 32':>8}"
+          + (f" {'GPU GiB':>8}" if DEVICE == "cuda" else ""))
     for width in args.widths:
         rows = {}
         with tempfile.TemporaryDirectory() as scratch:
-            for precision in ("32", "bf16"):
+            for precision in precisions:
                 cfg = compose_config(args, width, precision, Path(scratch) / f"train-{precision}")
                 runs = ([("bare", lambda: bare_loop(cfg, precision))] if not args.skip_bare else []) + [
                     ("train()", lambda: through_train(cfg))]
                 for kind, run in runs:
+                    peak_memory()
                     times, mse = run()
                     name = f"{kind} {precision}"
                     rows[name] = (median_after_warmup(times), mse)
-                    reference = rows.get("bare 32", rows.get("train() 32"))
+                    # against the bare float32 loop, or the first run at this width when it was left out
+                    reference = rows.get("bare 32") or rows.get("train() 32") or next(iter(rows.values()))
                     fp32 = rows.get(f"{kind} 32", (None, float("nan")))[1]
-                    change = f"{mse / fp32 - 1:+.2%}" if precision == "bf16" and fp32 == fp32 and mse == mse else ""
-                    print(f"{width:>5} {name:<13} {rows[name][0]:>8.2f} {reference[0] / rows[name][0]:>9.2f}x "
-                          f"{mse:>11.4e} {change:>10}", flush=True)
+                    change = f"{mse / fp32 - 1:+.2%}" if precision != "32" and fp32 == fp32 and mse == mse else ""
+                    print(f"{width:>5} {name:<13} {rows[name][0]:>8.3f} {reference[0] / rows[name][0]:>9.2f}x "
+                          f"{mse:>11.4e} {change:>8} {peak_memory():>8}", flush=True)
 
 
 if __name__ == "__main__":

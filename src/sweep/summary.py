@@ -39,12 +39,16 @@ def job_row(sweep_dir: Path, job_dir: Path) -> dict:
     except DamagedFile as damaged:
         return row | {"status": "damaged", "note": str(damaged)}
     reused = reused_run(job_dir, metrics)
+    run = metrics.get("run", {})
     shown = reused and (reused.relative_to(sweep_dir) if reused.is_relative_to(sweep_dir) else reused)
     return row | {
         "status": "reused" if reused else "trained",
         "test_mse": metrics["test/mse"], "test_cosine": metrics["test/cosine"],
         "lstsq_mse": metrics.get("baselines", {}).get("lstsq", {}).get("test/mse"),
         "mean_vector_mse": metrics.get("baselines", {}).get("mean_vector", {}).get("test/mse"),
+        # how the run trained: epochs done, the epoch kept, and its wall time (this job's, when it trained)
+        "epochs": run.get("epochs"), "best_epoch": run.get("best_epoch"),
+        "seconds": None if reused else run.get("seconds"),
         "note": f"same run as {shown}" if reused else "",
     }
 
@@ -70,8 +74,16 @@ def print_summary(sweep_dir: Path, since: float | None = None) -> dict[str, int]
     earlier = sum((sweep_dir / job / "metrics.json").stat().st_mtime < since for job in finished) if since else 0
     if earlier:
         line += f" ({earlier} of them already done before this command, left as they were)"
+    if since:
+        line += f"; took {elapsed(time.time() - since)}" + (
+            f" (embedding first: {elapsed(SweepSummary.embedding_seconds)})" if SweepSummary.embedding_seconds >= 1 else "")
     print(line + f"; table in {sweep_dir / 'summary.csv'}")
     return counts
+
+
+def elapsed(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 class SweepSummary(Callback):
@@ -81,6 +93,7 @@ class SweepSummary(Callback):
     # Of the sweep running in this process, for the interruption handler.
     sweep_dir: Path | None = None
     started: float | None = None
+    embedding_seconds: float = 0.0  # of the embeddings computed before the jobs
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         SweepSummary.sweep_dir, SweepSummary.started = Path(config.hydra.sweep.dir), time.time()
@@ -91,11 +104,13 @@ class SweepSummary(Callback):
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+        embedding_started = time.time()
         try:
             embed_before_jobs(config, show_progress=config.data.show_progress)
         except Exception as error:  # never in the way of the sweep: each job embeds what it lacks itself
             log.warning("could not embed ahead of the jobs (%s: %s); each job embeds what it needs itself",
                         type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+        SweepSummary.embedding_seconds = time.time() - embedding_started
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

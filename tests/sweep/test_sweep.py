@@ -77,13 +77,17 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
         assert (folder / "checkpoints" / "best.ckpt").exists()
     summary = pd.read_csv(tmp_path / "first" / "summary.csv")
     assert sorted(summary["status"]) == ["reused", "trained", "trained", "trained"]
+    # how each run trained: epochs, the epoch kept, and the seconds of the jobs that trained
+    trained = summary[summary["status"] == "trained"]
+    assert (trained["epochs"] >= trained["best_epoch"]).all() and (trained["seconds"] > 0).all()
+    assert summary.loc[summary["status"] == "reused", "seconds"].isna().all()
 
     # Re-run in place: the job that reuses linear is not rewritten either.
     before = tree(tmp_path / "first")
     again = sweep(["arch=linear,mlp1", "width=1,2"], cli_env, tmp_path, "first")
     assert again.returncode == 0, again.stderr
     assert tree(tmp_path / "first") == before
-    assert "(4 of them already done before this command" in again.stdout
+    assert "(4 of them already done before this command" in again.stdout and "; took " in again.stdout
 
     second = sweep(["arch=linear,mlp1", "width=1,2"], cli_env, tmp_path, "second")
     assert second.returncode == 0, second.stderr

@@ -76,7 +76,9 @@ class EmbeddingStore:
         collection = self.client.get_or_create_collection(
             name, embedding_function=None,
             metadata={**(description or {}), "dim": int(vectors.shape[1]), "vectors_hash": digest},
-            configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}},
+            # One insertion thread: the graph, and so the order of equally near vectors (duplicate
+            # texts), is then the same at every build; a collection holds a few hundred passages.
+            configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200, "num_threads": 1}},
         )
         present = set(collection.get(ids=list(ids), include=[])["ids"]) if collection.count() else set()
         missing = [i for i, text_id in enumerate(ids) if text_id not in present]

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +21,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from src.analysis.chroma_store import EmbeddingStore, collection_name
-from src.analysis.files import cached_scores, content_hash, write_if_changed
+from src.analysis.files import cached_scores, content_hash, has_cached_scores, write_if_changed
 from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
 from src.analysis.pairs import PairData, load_pair, pair_id, translated_test
 from src.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
-from src.analysis.scoring import translation_scores, untranslated_scores
+from src.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
+from src.analysis.scoring import untranslated_scores
 from src.analysis.search import (examples_markdown, reference_searches, search, translated_search_scores,
                                  worked_examples)
 from src.analysis.summaries import Items, Settings
@@ -90,6 +92,7 @@ def analyze(cfg: DictConfig) -> Analysis:
 
     figures = FigureSet(output_dir / "figures", Path(cfg.paths.log_dir) / "analysis" / "cache" / "umap", cfg.figures)
     rows, references, examples, collections, items = [], {}, {}, [], Items()
+    score_pool = ScorePool(worker_count(cfg.get("score_workers")))
     with EmbeddingStore(Path(cfg.chroma_dir)) as store:
         for pid, runs in groups.items():
             pair = load_pair(runs[0], cfg.paths.embedding_cache_dir)
@@ -115,15 +118,21 @@ def analyze(cfg: DictConfig) -> Analysis:
             references[pid.folder] = {k: v for k, v in reference.items() if k != "search"} | {
                 "search": reference["search"]["scores"]}
             scored = []
-            for candidate in candidates(runs, pair, cfg, sweep.left_out):
-                name = collection_name(pid.dataset, pid.name, candidate.id.file_name, candidate.fingerprint)
+            found = candidates(runs, pair, cfg, sweep.left_out)
+            names = [collection_name(pid.dataset, pid.name, c.id.file_name, c.fingerprint) for c in found]
+            paths = [output_dir / "cache" / pid.folder / f"{c.id.file_name}.json" for c in found]
+            keys = [content_hash(c.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, "items"])
+                    for c, name in zip(found, names)]
+            # Every uncached translator's vector scores start at once, in the workers.
+            pending = [None if has_cached_scores(path, key) else score_pool.submit(pair.native_b, c.vectors, cfg.metrics)
+                       for c, path, key in zip(found, paths, keys)]
+            for candidate, name, path, key, vector_scores in zip(found, names, paths, keys, pending):
                 sync_translated(store, name, pair, pid, candidate)
                 collections.append(name)
                 result, per_item = cached_scores(
-                    output_dir / "cache" / pid.folder / f"{candidate.id.file_name}.json",
-                    content_hash(candidate.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, "items"]),
+                    path, key,
                     lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool, reference["search"],
-                                            cfg),
+                                            cfg, vector_scores),
                 )
                 items.translators[(pid, candidate.id)] = per_item
                 scored.append((candidate, result))
@@ -197,10 +206,16 @@ def closed_form_config(cfg: DictConfig, name: str) -> DictConfig:
     return cfg.closed_form[name]
 
 
+def passages(pair: PairData) -> np.ndarray:
+    """Which test texts are passages: the corpus every search runs over, and what each Chroma
+    collection holds."""
+    return (pair.test_texts["kind"] == "passage").to_numpy()
+
+
 def search_sets(pair: PairData) -> tuple[list[str], list[str]]:
     """Test queries that have a relevant test passage, and the test passages they search."""
     texts = pair.test_texts
-    pool = texts.loc[texts["kind"] == "passage", "id"].astype(str).tolist()
+    pool = texts.loc[passages(pair), "id"].astype(str).tolist()
     queries = [q for q in texts.loc[texts["kind"] == "query", "id"].astype(str) if q in pair.relevant]
     return queries, pool
 
@@ -212,45 +227,49 @@ def vectors_of(pair: PairData, side: str, ids: list[str]) -> np.ndarray:
 
 
 def sync_native(store: EmbeddingStore, pair: PairData, pid: PairId, already: set[str]) -> dict[str, str]:
-    """A collection per (dataset, model) with every text of the dataset, split in its metadata. A model
-    shared by several pairs is synced once per analysis (``already`` holds what was)."""
-    texts = pair.paired.dataset.texts
+    """A collection per (dataset, model): the test passages as the model embeds them. A model shared by
+    several pairs is synced once per analysis (``already`` holds what was)."""
     names = {}
-    for side, model, vectors in (("a", pid.model_a, pair.paired.source), ("b", pid.model_b, pair.paired.target)):
+    for side, model, vectors in (("a", pid.model_a, pair.native_a), ("b", pid.model_b, pair.native_b)):
         name = names[side] = collection_name(pid.dataset, model)
-        if name in already:
-            continue
-        metadatas = [{"text_id": str(i), "split": str(s), "kind": str(k), "label": str(lab), "model": model,
-                      "dataset": pid.dataset}
-                     for i, s, k, lab in zip(texts["id"], pair.paired.split, texts["kind"], texts["label"])]
-        added = store.sync(name, texts["id"].astype(str).tolist(), vectors, metadatas, texts["text"].tolist(),
-                           {"dataset": pid.dataset, "model": model, "space": "native"})
-        if added:
-            log.info("Chroma: %d vectors added to %s", added, name)
+        if name not in already:
+            sync_passages(store, name, pair, vectors, {"model": model, "dataset": pid.dataset},
+                          {"dataset": pid.dataset, "model": model, "space": "native"})
     return names
 
 
 def sync_translated(store: EmbeddingStore, name: str, pair: PairData, pid: PairId, candidate: Candidate) -> None:
-    texts = pair.test_texts
-    common = {"split": "test", "from_model": pid.model_a, "to_model": pid.model_b, "arch": candidate.id.arch,
+    """The translator's collection: the test passages translated from A into B's space (what a migration
+    without re-embedding would store)."""
+    common = {"from_model": pid.model_a, "to_model": pid.model_b, "arch": candidate.id.arch,
               "translator": candidate.label}
     if candidate.id.width is not None:
         common["width"] = int(candidate.id.width)
     if candidate.id.seed is not None:
         common["seed"] = int(candidate.id.seed)
-    metadatas = [{"text_id": str(i), "kind": str(k), "label": str(lab), **common}
-                 for i, k, lab in zip(texts["id"], texts["kind"], texts["label"])]
-    description = {**{k: v for k, v in common.items() if k != "split"}, "space": "translated",
+    description = {**common, "space": "translated",
                    "run_dir": str(candidate.run.run_dir) if candidate.run else "fitted during analysis"}
-    added = store.sync(name, texts["id"].astype(str).tolist(), candidate.vectors, metadatas, texts["text"].tolist(),
+    sync_passages(store, name, pair, candidate.vectors, common, description)
+
+
+def sync_passages(store: EmbeddingStore, name: str, pair: PairData, test_vectors: np.ndarray, common: dict,
+                  description: dict) -> None:
+    """Store the test passages' rows of ``test_vectors`` (one row per test text), with their texts."""
+    rows = passages(pair)
+    texts = pair.test_texts[rows]
+    metadatas = [{"text_id": str(i), "split": "test", "kind": str(k), "label": str(lab), **common}
+                 for i, k, lab in zip(texts["id"], texts["kind"], texts["label"])]
+    added = store.sync(name, texts["id"].astype(str).tolist(), test_vectors[rows], metadatas, texts["text"].tolist(),
                        description)
     if added:
         log.info("Chroma: %d vectors added to %s", added, name)
 
 
 def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search,
-                    cfg) -> tuple[dict, dict]:
-    scores, per_item = translation_scores(pair.native_b, candidate.vectors, cfg.metrics)
+                    cfg, vector_scores: Future | None = None) -> tuple[dict, dict]:
+    """The translator's vector scores (from a worker when ``vector_scores`` is its future), and its search."""
+    scores, per_item = (vector_scores.result() if vector_scores is not None
+                        else scores_on_one_thread(pair.native_b, candidate.vectors, cfg.metrics))
     ranking = search(store, name, query_vectors, queries, pool, cfg.retrieval.k)
     searched, per_query = translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k)
     return {**scores, **searched, "ranking": ranking}, {**per_item, **per_query}

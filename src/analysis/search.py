@@ -19,8 +19,16 @@ from src.metrics.retrieval import (chance_per_query, gap_closed, per_query_means
 
 def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_ids: list[str],
            pool: list[str], k: int) -> dict[str, list[str]]:
-    """Query id -> the ids of the k nearest pool documents in the collection, best first."""
-    ranked = store.search(collection, queries, min(k, len(pool)), among=pool)
+    """Query id -> the ids of the k nearest pool documents in the collection, best first.
+
+    The collection holds exactly the pool (the test passages), so the search needs no filter: a
+    filtered Chroma query costs time in proportion to the whole collection (12 s for 1,145 queries
+    among 218 of 13,891 vectors, against 0.16 s over a collection of the 218)."""
+    stored = store.count(collection)
+    if stored != len(pool):
+        raise ValueError(f"the Chroma collection {collection} holds {stored} vectors, not the {len(pool)} "
+                         "passages searched")
+    ranked = store.search(collection, queries, min(k, len(pool)))
     return dict(zip(query_ids, ranked))
 
 

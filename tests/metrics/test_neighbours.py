@@ -50,6 +50,18 @@ def test_knn_indices_breaks_large_ties_by_index():
     assert nn[60].tolist() == [i for i in range(50, 100) if i != 60] + list(range(50))
 
 
+@pytest.mark.parametrize("k", [1, 5, 17])
+def test_the_top_k_shortcut_equals_a_stable_full_sort(k):
+    # Values on a coarse grid tie often, within the top k and across its last place.
+    from src.metrics.neighbours import top_k_stable
+    generator = torch.Generator().manual_seed(k)
+    for levels in (4, 40, 10_000):
+        sims = torch.randint(0, levels, (300, 120), generator=generator).double() / levels
+        sims[torch.arange(100), torch.arange(100)] = -float("inf")
+        expected = torch.sort(sims, dim=1, descending=True, stable=True).indices[:, :k]
+        assert torch.equal(top_k_stable(sims, k), expected)
+
+
 def test_knn_indices_rejects_k_at_least_n():
     with pytest.raises(ValueError, match="k must be"):
         knn_indices(torch.eye(3), 3)

@@ -71,6 +71,15 @@ def cached_json(path: Path, key: str, compute: Callable[[], dict]) -> dict:
     return result
 
 
+def has_cached_scores(path: Path, key: str) -> bool:
+    """Whether cached_scores would read ``path`` back for ``key`` (without loading its arrays)."""
+    path = Path(path)
+    try:
+        return path.with_suffix(".npz").exists() and json.loads(path.read_text()).get("key") == key
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def cached_scores(path: Path, key: str, compute: Callable[[], tuple[dict, dict]]) -> tuple[dict, dict[str, np.ndarray]]:
     """Like cached_json, for a score set and its per-item values (one array per metric: what the
     intervals resample), kept in an .npz beside the JSON under the same key."""

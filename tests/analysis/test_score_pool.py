@@ -1,0 +1,40 @@
+"""The translators' vector scores computed in worker processes equal the ones computed inline."""
+
+import numpy as np
+import pytest
+
+from src.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
+from src.errors import UserError
+from tests.tiny_sweep import compose_analyze
+
+
+def test_worker_count_reads_auto_numbers_and_refuses_the_rest(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    assert worker_count("auto") == worker_count(None) == 6
+    assert worker_count(1) == 1 and worker_count("3") == 3
+    for bad in (0, -2, "many", 1.5):
+        with pytest.raises(UserError, match="score_workers"):
+            worker_count(bad)
+
+
+def test_one_worker_means_inline():
+    assert ScorePool(1).submit(np.zeros((4, 2)), np.zeros((4, 2)), None) is None
+
+
+@pytest.mark.slow
+def test_scores_from_the_workers_equal_the_inline_ones(tiny_sweep):
+    from src.analysis.pairs import load_pair, translated_test
+    from src.analysis.runs import load_sweep
+
+    _, sweep_dir, env = tiny_sweep
+    cfg = compose_analyze(f"sweep_dir={sweep_dir}")
+    run = load_sweep(sweep_dir).runs[0]
+    pair = load_pair(run, env["EMBTRANS_CACHE_DIR"])
+    translated = translated_test(run, pair)
+    inline_scores, inline_items = scores_on_one_thread(pair.native_b, translated, cfg.metrics)
+    futures = [ScorePool(2).submit(pair.native_b, vectors, cfg.metrics) for vectors in (translated, pair.native_b)]
+    pooled_scores, pooled_items = futures[0].result()
+    assert pooled_scores == inline_scores
+    assert inline_items.keys() == pooled_items.keys()
+    assert all(np.array_equal(inline_items[name], pooled_items[name]) for name in inline_items)
+    assert futures[1].result()[0]["test_mse"] == 0  # the second task ran too, on its own inputs

@@ -23,6 +23,7 @@ from src.errors import RunFailed
 from src.sweep.run_files import non_finite, write_json
 from src.analysis.files import cached_json, content_hash
 from src.translators.baselines import baseline_scores, closed_form_maps
+from src.translators.initialise import start_from_closed_form
 from src.translators.lit_module import TranslatorModule
 from src.translators.precision import resolve_precision
 from src.translators.resume import resume_path
@@ -77,9 +78,14 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     train_pairs, val_pairs, test_pairs = (datamodule.pairs[s] for s in ("train", "val", "test"))
     in_dim, out_dim = datamodule.dims
     net = instantiate(cfg.arch.net, in_dim=in_dim, out_dim=out_dim)
+    started_from = {}
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
+    objective = cfg.get("objective")
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
+                              objective=OmegaConf.to_container(objective, resolve=True) if objective else None,
                               precision=precision, lr_rule=cfg.get("lr_rule", "constant"))
+    if module.objective.needs_target_mean:
+        module.objective.set_target_mean(train_pairs.target)
 
     fit_info = {}
     if cfg.arch.get("closed_form"):
@@ -88,7 +94,10 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
         best = output_dir / "checkpoints" / "best.ckpt"
         trainer.save_checkpoint(best, weights_only=True)
     else:
+        # Measured before any closed-form start: the divergence check asks whether training beat a random
+        # net, not whether it improved on least squares (that comparison is the analysis' to make).
         untrained_val_mse = mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size)
+        started_from = start_from_closed_form(net, cfg.closed_form, train_pairs, val_pairs)
         resume_from, resumed_after = resume_point(output_dir)
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
         check_training(trainer, untrained_val_mse)
@@ -123,6 +132,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "precision": None if cfg.arch.get("closed_form") else precision,
             "lr_rule": None if cfg.arch.get("closed_form") else cfg.get("lr_rule", "constant"),
             "fit": fit_info,
+            "init": started_from or None,  # the closed-form map training started from, and what its fit chose
             "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
             "normalized": {"a": paired.source_manifest.get("normalized"), "b": paired.target_manifest.get("normalized")},
             "threads": torch.get_num_threads(),

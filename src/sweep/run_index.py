@@ -19,6 +19,7 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from src.sweep.run_files import DamagedFile, read_metrics
+from src.translators.objectives import objective_for_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,13 @@ def run_fingerprint(cfg: DictConfig) -> str:
         for key in parents:
             node = node.get(key) or {}
         node.pop(leaf, None)
+    # Only the objective settings the loss uses: plain mse leaves them out, as before they existed.
+    objective = objective_for_fingerprint(config.get("loss", "mse"), config.pop("objective", None))
+    if objective is not None:
+        config["objective"] = objective
+    net = config.get("arch", {}).get("net", {})
+    if net.get("init") == "random":  # the default: runs from before the key existed keep their fingerprints
+        net.pop("init")
     if not cfg.arch.get("uses_width", True):
         config.pop("width", None)
     if cfg.arch.get("closed_form", False):  # a closed-form fit is deterministic: every seed is the same run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytorch_lightning as pl
 import torch
@@ -13,8 +13,8 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 
 from src.errors import RunFailed, UserError
+from src.translators.objectives import Objective
 
-LOSSES = ("mse", "cosine", "mse+cosine")
 PRECISIONS = ("32", "tf32", "bf16")  # tf32: float32 maths whose GPU matmuls round to TF32
 LR_RULES = ("constant", "mup")
 
@@ -26,13 +26,12 @@ class TranslatorModule(pl.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable | None = None,
         loss: str = "mse",
+        objective: Mapping | None = None,
         monitor: str = "val/mse",
         precision: str = "32",
         lr_rule: str = "constant",
     ) -> None:
         super().__init__()
-        if loss not in LOSSES:
-            raise UserError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         if lr_rule not in LR_RULES:
             raise UserError(f"unknown lr_rule {lr_rule!r}: choose one of {', '.join(LR_RULES)}")
         if precision not in PRECISIONS:
@@ -41,6 +40,7 @@ class TranslatorModule(pl.LightningModule):
         # with torch.load(weights_only=True); the run's config.yaml records them.
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
         self.net = net
+        self.objective = Objective(loss, **(objective or {}))  # loss terms and their settings
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
         metrics = MetricCollection({"mse": MeanSquaredError(), "cosine": CosineSimilarity(reduction="mean")})
         # One metric instance per split, so their states never mix.
@@ -54,13 +54,7 @@ class TranslatorModule(pl.LightningModule):
         return self.net(source)
 
     def loss(self, predicted: Tensor, target: Tensor) -> Tensor:
-        name = self.hparams.loss
-        total = predicted.new_zeros(())
-        if "mse" in name:
-            total = total + F.mse_loss(predicted, target)
-        if "cosine" in name:
-            total = total + (1 - F.cosine_similarity(predicted, target, dim=-1)).mean()
-        return total
+        return self.objective(predicted, target)
 
     def _step(self, batch, split: str) -> Tensor:
         source, target = batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from src.errors import UserError
+from src.translators.initialise import check_init
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU, "tanh": nn.Tanh}
 
@@ -35,6 +36,7 @@ class MLPTranslator(nn.Module):
         layer_norm: bool = False,
         dropout: float = 0.0,
         residual: bool = False,
+        init: str = "random",
     ) -> None:
         super().__init__()
         if width < 1:
@@ -59,6 +61,8 @@ class MLPTranslator(nn.Module):
         blocks.append(nn.Linear(size, out_dim))
         self.layers = nn.Sequential(*blocks)
         self.skip = nn.Linear(in_dim, out_dim) if residual else None
+        # random, or lstsq / procrustes: the skip starts as that closed form, the MLP branch at zero
+        self.init = check_init(init)
 
     def forward(self, source: Tensor) -> Tensor:
         out = self.layers(source)

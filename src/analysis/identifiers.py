@@ -7,6 +7,7 @@ written from them).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 TRAINED = "trained"
@@ -40,7 +41,7 @@ class PairId:
 class TranslatorId:
     """One translator of a pair. Runs that differ only by seed share everything but ``seed``: they
     are one translator (its ``label``), measured several times. ``variant`` tells apart runs of one
-    arch and width that differ in something else (learning rate...): a short hash of that config."""
+    arch and width that differ in something else: the settings that differ (init=lstsq,loss=mse)."""
 
     arch: str
     width: int | None = None
@@ -68,5 +69,6 @@ class TranslatorId:
 
 
 def file_name(label: str) -> str:
-    """Any label as a file-name part: spaces and brackets become dashes."""
-    return label.replace(" (closed form)", "-closed-form").replace(" ", "_")
+    """Any label as a file-name part: " (closed form)" becomes -closed-form, and anything but letters,
+    digits, ".", "-", "_", "@" and "+" an underscore (a variant such as init=lstsq,loss=mse+infonce)."""
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", label.replace(" (closed form)", "-closed-form"))

@@ -33,7 +33,7 @@ from src.analysis.summaries import Items, Settings
 from src.analysis.tables import build_tables, write_tables
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
-from src.sweep.run_index import run_fingerprint
+from src.sweep.run_index import NOT_IN_FINGERPRINT
 
 log = logging.getLogger(__name__)
 
@@ -171,18 +171,17 @@ def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[
 
 def translator_ids(runs: list[Run]) -> dict[str, TranslatorId]:
     """Each run's translator, by run key. Runs that differ only by seed are one translator at several
-    seeds; runs of one arch and width that differ in something else (a swept learning rate...) are
-    told apart by a short hash of their config without the seed (their jobs column says which
-    overrides made each)."""
-    variants = defaultdict(set)
+    seeds; runs of one arch and width that differ in something else (a swept loss, init, learning
+    rate...) are told apart by the settings that differ, e.g. ``linear@init=lstsq,loss=mse+infonce``
+    (their jobs column says which overrides made each)."""
+    groups = defaultdict(list)
     for run in runs:
-        variants[(run.info["arch"], run.info.get("width"))].add(without_seed(run))
+        groups[(run.info["arch"], run.info.get("width"))].append(run)
     ids = {}
-    for run in runs:
-        arch, width = run.info["arch"], run.info.get("width")
-        several = len(variants[(arch, width)]) > 1
-        ids[run.key] = TranslatorId(arch, width, TRAINED, without_seed(run)[:6] if several else "",
-                                    run.info.get("seed"))
+    for (arch, width), group in groups.items():
+        variants = variant_labels(group)
+        for run in group:
+            ids[run.key] = TranslatorId(arch, width, TRAINED, variants[run.key], run.info.get("seed"))
     # Runs the config cannot tell apart (a copied run folder): each keeps its own label, by fingerprint.
     taken = defaultdict(list)
     for key, tid in ids.items():
@@ -193,10 +192,36 @@ def translator_ids(runs: list[Run]) -> dict[str, TranslatorId]:
     return ids
 
 
-def without_seed(run: Run) -> str:
-    """The run's fingerprint as if it had no seed: equal for runs that differ only by seed."""
-    config = OmegaConf.masked_copy(run.config, [key for key in run.config if key != "seed"])
-    return run_fingerprint(config)
+# Settings that never tell two translators apart: the seed, and what the run fingerprint leaves out
+# (where a run writes, how it logs, the references scored beside it).
+NOT_A_VARIANT = ("seed", *NOT_IN_FINGERPRINT)
+
+
+def variant_labels(runs: list[Run]) -> dict[str, str]:
+    """By run key: "" when the runs differ only by seed, else the settings in which the run's variant
+    differs from the others (`key=value`, by the key's last part where that is unambiguous)."""
+    settings = {run.key: {key: value for key, value in flat_settings(run.config).items()
+                          if not any(key == skip or key.startswith(skip + ".") for skip in NOT_A_VARIANT)}
+                for run in runs}
+    differing = sorted({key for values in settings.values() for key in values
+                        if len({json.dumps(other.get(key), default=str) for other in settings.values()}) > 1})
+    if not differing:
+        return {run.key: "" for run in runs}
+    last = [key.rsplit(".", 1)[-1] for key in differing]
+    names = {key: short if last.count(short) == 1 else key for key, short in zip(differing, last)}
+    return {key: ",".join(f"{names[k]}={values.get(k)}" for k in differing) for key, values in settings.items()}
+
+
+def flat_settings(config, prefix: str = "") -> dict:
+    """A run's config as dotted key -> value."""
+    container = OmegaConf.to_container(config, resolve=False) if not isinstance(config, dict) else config
+    flat = {}
+    for key, value in container.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def closed_form_config(cfg: DictConfig, name: str) -> DictConfig:

@@ -252,3 +252,26 @@ def test_the_analysis_closed_form_maps_follow_the_arch_configs(tiny_sweep):
     # so strong a ridge leaves little but the intercept: every prediction near the mean target vector
     assert np.linalg.norm(vectors[1] - vectors[1].mean(axis=0), axis=1).mean() < 0.2 * np.linalg.norm(
         vectors[0] - vectors[0].mean(axis=0), axis=1).mean()
+
+
+def test_translators_that_differ_in_settings_are_labelled_by_them():
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from src.analysis.pipeline import variant_labels
+
+    def run(key, seed, loss, init, lr=1e-3):
+        config = OmegaConf.create({"seed": seed, "loss": loss, "paths": {"output_dir": f"/runs/{key}"},
+                                   "arch": {"net": {"init": init}}, "optimizer": {"lr": lr}})
+        return SimpleNamespace(key=key, config=config)
+
+    seeds_only = [run("a", 0, "mse", "random"), run("b", 1, "mse", "random")]
+    assert variant_labels(seeds_only) == {"a": "", "b": ""}
+    ablation = [run("a", 0, "mse", "random"), run("b", 1, "mse", "random"), run("c", 0, "mse+infonce", "lstsq")]
+    assert variant_labels(ablation) == {"a": "init=random,loss=mse", "b": "init=random,loss=mse",
+                                        "c": "init=lstsq,loss=mse+infonce"}
+    from src.analysis.identifiers import TranslatorId
+    label = TranslatorId("linear", variant="init=lstsq,loss=mse+infonce", seed=0)
+    assert label.label == "linear@init=lstsq,loss=mse+infonce"
+    assert label.file_name == "linear@init_lstsq_loss_mse+infonce@seed0"

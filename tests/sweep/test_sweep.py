@@ -218,8 +218,11 @@ SLOW = ["arch=linear,mlp2", "width=16", "trainer.max_epochs=300", "trainer.min_e
 
 def start_sweep(env, tmp_path, ready, name="killed"):
     """Start the SLOW sweep and wait until ``ready(sweep_dir)``; return the process and its workers."""
+    # SIGINT as a terminal's foreground job has it, even when the tests run in the background (where
+    # the shell started them ignoring SIGINT, and the sweep would inherit that).
     process = subprocess.Popen(sweep_command(SLOW, tmp_path, name), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=ROOT, start_new_session=True)
+                               text=True, env=env, cwd=ROOT, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not ready(tmp_path / name):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()

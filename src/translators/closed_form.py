@@ -33,6 +33,15 @@ def centred(x: Tensor) -> tuple[Tensor, Tensor]:
     return x - mean, mean
 
 
+def checked_and_centred(x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor,
+                        map_: nn.Linear) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """What a fit with a validation split starts from: both splits checked against the map's dims,
+    the training pairs centred in float64 (x - x̄, x̄, y - ȳ, ȳ)."""
+    check_pairs(x_train, y_train, map_.in_features, map_.out_features, "train")
+    check_pairs(x_val, y_val, map_.in_features, map_.out_features, "val")
+    return (*centred(x_train), *centred(y_train))
+
+
 class LeastSquaresTranslator(nn.Module):
     """z_B ≈ W z_A + b by ridge regression, the ridge strength chosen on the validation split.
 
@@ -56,10 +65,7 @@ class LeastSquaresTranslator(nn.Module):
 
     @torch.no_grad()
     def fit(self, x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor) -> dict:
-        check_pairs(x_train, y_train, self.map.in_features, self.map.out_features, "train")
-        check_pairs(x_val, y_val, self.map.in_features, self.map.out_features, "val")
-        xc, x_mean = centred(x_train)
-        yc, y_mean = centred(y_train)
+        xc, x_mean, yc, y_mean = checked_and_centred(x_train, y_train, x_val, y_val, self.map)
         gram = xc.T @ xc
         # One eigendecomposition of XcᵀXc (= the right singular vectors and squared singular values
         # of Xc) serves every α. It halves the fit time of an SVD of the tall Xc on CPU; it squares

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 
 from src.errors import UserError
-from src.translators.closed_form import ProcrustesTranslator, centred, check_pairs
+from src.translators.closed_form import ProcrustesTranslator, check_pairs, checked_and_centred
 
 F64 = torch.float64
 
@@ -69,10 +69,7 @@ class CCATranslator(nn.Module):
 
     @torch.no_grad()
     def fit(self, x_train: Tensor, y_train: Tensor, x_val: Tensor, y_val: Tensor) -> dict:
-        check_pairs(x_train, y_train, self.map.in_features, self.map.out_features, "train")
-        check_pairs(x_val, y_val, self.map.in_features, self.map.out_features, "val")
-        xc, x_mean = centred(x_train)
-        yc, y_mean = centred(y_train)
+        xc, x_mean, yc, y_mean = checked_and_centred(x_train, y_train, x_val, y_val, self.map)
         # Gram matrices stand in for covariances: the 1/n cancels in both U Σ Vᵀ and W. One
         # eigendecomposition of each serves every ridge (as in lstsq).
         x_eig, x_vectors, x_unit = self._spectrum(xc)

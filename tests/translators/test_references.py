@@ -14,21 +14,14 @@ from src.metrics.regression import regression_scores
 from src.translators.baselines import baseline_scores, closed_form_maps
 from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
 from src.translators.references import CCATranslator, LocalProcrustesTranslator
+from tests.translators.test_closed_form import randn
+from tests.translators.test_closed_form import semi_orthogonal as rotation
 
 F64 = torch.float64
 DIMS = [(6, 11), (11, 6), (9, 9)]  # d_A < d_B, d_A > d_B, equal
 CONFIGS = {name: OmegaConf.load(ROOT / "conf" / "arch" / f"{name}.yaml") for name in ("cca", "local_procrustes")}
 
 
-def randn(g, *shape):
-    return torch.randn(*shape, generator=g, dtype=F64)
-
-
-def rotation(g, d_b, d_a):
-    """(d_B, d_A) with orthonormal columns (d_B >= d_A) or rows (d_B < d_A)."""
-    if d_b >= d_a:
-        return torch.linalg.qr(randn(g, d_b, d_a)).Q
-    return torch.linalg.qr(randn(g, d_a, d_b)).Q.T
 
 
 def mse(model, x, y):

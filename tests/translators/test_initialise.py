@@ -70,7 +70,7 @@ def test_an_init_the_net_cannot_take_is_one_clear_error():
 @pytest.mark.slow
 def test_a_run_with_an_init_and_a_new_objective_trains_and_records_them(compose_train, tmp_path):
     # MiniLM -> use on 2,000 texts (as test_training's TINY): a least-squares start, mse + InfoNCE, and
-    # steps small enough to stay near the start (at the default lr 1e-3 the first epoch already
+    # steps small enough to stay near the start (at the default lr 1e-3 and 0.1 x InfoNCE, training
     # leaves it: test MSE 21 % above least squares after 3 epochs)
     metrics = train(compose_train("model_a=minilm", "model_b=use", "dataset.limit=2000", "trainer.max_epochs=3",
                                   "arch.net.init=lstsq", "loss=mse+infonce", "objective.weights.infonce=0.01",

@@ -181,8 +181,8 @@ class LocalProcrustesTranslator(nn.Module):
 
     def forward(self, source: Tensor) -> Tensor:
         k = int(self.n_clusters)
-        if k == 0:
-            raise RuntimeError("LocalProcrustesTranslator: call fit() before translating")
+        if k == 0:  # not fitted yet: the first slot's map, as any net answers before training
+            return nn.functional.linear(source, self.weight[0], self.bias[0])
         return mixture(source, self.centroids[:k], self.weight[:k], self.bias[:k], float(self.spread))
 
     @torch.no_grad()

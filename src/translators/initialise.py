@@ -25,16 +25,18 @@ def check_init(init: str) -> str:
     return init
 
 
-def linear_part(net: nn.Module) -> nn.Linear | None:
-    """The affine map d_A -> d_B inside the net that a closed form can stand for, if it has one."""
+def closed_form_parts(net: nn.Module) -> tuple[nn.Linear | None, nn.Linear | None]:
+    """The affine map d_A -> d_B inside the net that a closed form can stand for (None if it has
+    none), and the layer to zero so that the whole net starts as that map (None if nothing else adds
+    to its output)."""
     from src.translators.linear import LinearTranslator
     from src.translators.mlp import MLPTranslator
 
     if isinstance(net, LinearTranslator):
-        return net.map
+        return net.map, None
     if isinstance(net, MLPTranslator):
-        return net.skip
-    return None
+        return net.skip, net.layers[-1]  # the MLP branch's output layer
+    return None, None
 
 
 @torch.no_grad()
@@ -43,7 +45,7 @@ def start_from_closed_form(net: nn.Module, closed_form: Mapping[str, DictConfig]
     init = getattr(net, "init", "random")
     if init == "random":
         return {}
-    layer = linear_part(net)
+    layer, branch_output = closed_form_parts(net)
     if layer is None or layer.bias is None:
         raise UserError(f"arch.net.init={init} starts the net's affine map from the closed form: it needs a linear "
                         "translator with a bias, or an MLP with arch.net.residual=true (whose skip it starts)")
@@ -51,8 +53,7 @@ def start_from_closed_form(net: nn.Module, closed_form: Mapping[str, DictConfig]
     chosen = fitted.fit(train.source, train.target, val.source, val.target)
     layer.weight.copy_(fitted.map.weight)
     layer.bias.copy_(fitted.map.bias)
-    if layer is not getattr(net, "map", None):  # an MLP: its own branch starts at zero
-        output = net.layers[-1]
-        output.weight.zero_()
-        output.bias.zero_()
+    if branch_output is not None:
+        branch_output.weight.zero_()
+        branch_output.bias.zero_()
     return {"init": init, **{key: value for key, value in chosen.items() if not isinstance(value, dict)}}

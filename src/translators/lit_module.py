@@ -14,8 +14,9 @@ from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 
 from src.errors import RunFailed, UserError
 from src.translators.objectives import Objective
+from src.translators.precision import SETTINGS
 
-PRECISIONS = ("32", "tf32", "bf16")  # tf32: float32 maths whose GPU matmuls round to TF32
+PRECISIONS = tuple(setting for setting in SETTINGS if setting != "auto")  # what resolve_precision returns
 LR_RULES = ("constant", "mup")
 
 

@@ -27,6 +27,7 @@ from src.translators.initialise import start_from_closed_form
 from src.translators.lit_module import TranslatorModule
 from src.translators.precision import resolve_precision
 from src.translators.resume import resume_path
+from src.translators.validation_search import ValidationSearch
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +82,12 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     started_from = {}
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
     objective = cfg.get("objective")
+    monitor = cfg.get("monitor") or OmegaConf.create({"metric": "val/mse", "mode": "min"})
+    search = ValidationSearch.from_paired(paired, monitor.k) if monitor.get("k") is not None else None
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
                               objective=OmegaConf.to_container(objective, resolve=True) if objective else None,
-                              precision=precision, lr_rule=cfg.get("lr_rule", "constant"))
+                              monitor=monitor.metric, precision=precision, lr_rule=cfg.get("lr_rule", "constant"),
+                              validation_search=search)
     if module.objective.needs_target_mean:
         module.objective.set_target_mean(train_pairs.target)
 
@@ -96,11 +100,12 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     else:
         # Measured before any closed-form start: the divergence check asks whether training beat a random
         # net, not whether it improved on least squares (that comparison is the analysis' to make).
-        untrained_val_mse = mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size)
+        untrained = (search.ndcg(net) if search is not None else
+                     mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size))
         started_from = start_from_closed_form(net, cfg.closed_form, train_pairs, val_pairs)
         resume_from, resumed_after = resume_point(output_dir)
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
-        check_training(trainer, untrained_val_mse)
+        check_training(trainer, untrained, monitor.metric, monitor.mode)
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)[0]
 
@@ -122,6 +127,8 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "parameters": sum(p.numel() for p in net.parameters()),
             "seed": cfg.seed,
             "loss": cfg.loss,
+            # what chose the kept epoch, and its best validation value
+            "monitor": None if cfg.arch.get("closed_form") else {"metric": monitor.metric, "best": best_score(trainer)},
             "fingerprint": fingerprint,
             "split_sizes": paired.split_sizes(),
             "epochs": None if cfg.arch.get("closed_form") else trainer.current_epoch,
@@ -201,8 +208,15 @@ def baselines(cfg: DictConfig, train_pairs, val_pairs, test_pairs) -> dict:
                        lambda: baseline_scores(*splits, closed_form_maps(cfg.closed_form, in_dim, out_dim)))
 
 
-def check_training(trainer: pl.Trainer, untrained_val_mse: float) -> None:
-    """A run that trained no epoch, or whose best validation MSE is no better than the untrained
+def best_score(trainer: pl.Trainer) -> float | None:
+    """The kept checkpoint's value of the monitored metric (None without a checkpoint callback)."""
+    callback = trainer.checkpoint_callback
+    score = callback.best_model_score if callback is not None else None
+    return None if score is None else float(score)
+
+
+def check_training(trainer: pl.Trainer, untrained: float, metric: str = "val/mse", mode: str = "min") -> None:
+    """A run that trained no epoch, or whose best monitored validation score is no better than the untrained
     translator's (the loss blew up from the first steps), is a failed run, not a result. A smoke run
     (debug=fdr: one batch, no checkpoint, nothing logged) has nothing to judge by."""
     if trainer.fast_dev_run:
@@ -210,15 +224,18 @@ def check_training(trainer: pl.Trainer, untrained_val_mse: float) -> None:
     if trainer.current_epoch == 0:
         raise RunFailed("training ended before its first epoch finished: nothing was learned; "
                         "raise trainer.max_epochs (or the time budget)")
-    callback = trainer.checkpoint_callback
-    best = callback.best_model_score if callback is not None else trainer.callback_metrics.get("val/mse")
+    best = best_score(trainer)
+    if best is None:
+        best = trainer.callback_metrics.get(metric)
     best = float(best) if best is not None else math.nan
+    name = "validation MSE" if metric == "val/mse" else f"validation {metric.removeprefix('val/')}"
     if not math.isfinite(best):
-        raise RunFailed(f"training diverged: the validation MSE became {best}; lower optimizer.lr")
-    if best >= untrained_val_mse:
-        verdict = "diverged" if best > 10 * untrained_val_mse else "did not improve"
-        raise RunFailed(f"training {verdict}: the best validation MSE, {best:.4g}, is no better than the untrained "
-                        f"translator's {untrained_val_mse:.4g}; "
+        raise RunFailed(f"training diverged: the {name} became {best}; lower optimizer.lr")
+    if best >= untrained if mode == "min" else best <= untrained:
+        blew_up = best > 10 * untrained if mode == "min" else False
+        verdict = "diverged" if blew_up else "did not improve"
+        raise RunFailed(f"training {verdict}: the best {name}, {best:.4g}, is no better than the untrained "
+                        f"translator's {untrained:.4g}; "
                         + ("lower optimizer.lr" if verdict == "diverged" else "check optimizer.lr and the data"))
 
 

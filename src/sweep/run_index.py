@@ -56,6 +56,10 @@ def run_fingerprint(cfg: DictConfig) -> str:
         config.pop("seed", None)
     # Resolve what is left (interpolations such as ${width.factor}) without touching the paths.
     resolved = OmegaConf.to_container(OmegaConf.create(config), resolve=True)
+    # The default monitor (val/mse), once the callbacks' interpolations of it are resolved: runs from
+    # before conf/monitor existed keep their fingerprints.
+    if (resolved.get("monitor") or {}).get("metric") == "val/mse":
+        resolved.pop("monitor")
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -15,6 +15,7 @@ from torchmetrics import CosineSimilarity, MeanSquaredError, MetricCollection
 from src.errors import RunFailed, UserError
 from src.translators.objectives import Objective
 from src.translators.precision import SETTINGS
+from src.translators.validation_search import ValidationSearch
 
 PRECISIONS = tuple(setting for setting in SETTINGS if setting != "auto")  # what resolve_precision returns
 LR_RULES = ("constant", "mup")
@@ -31,6 +32,7 @@ class TranslatorModule(pl.LightningModule):
         monitor: str = "val/mse",
         precision: str = "32",
         lr_rule: str = "constant",
+        validation_search: ValidationSearch | None = None,
     ) -> None:
         super().__init__()
         if lr_rule not in LR_RULES:
@@ -39,10 +41,11 @@ class TranslatorModule(pl.LightningModule):
             raise UserError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} (or auto)")
         # The optimiser and scheduler are partials: kept out of the checkpoint, which must load
         # with torch.load(weights_only=True); the run's config.yaml records them.
-        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"])
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler", "validation_search"])
         self.net = net
         self.objective = Objective(loss, **(objective or {}))  # loss terms and their settings
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
+        self.validation_search = validation_search  # scored after each validation pass: val/ndcg@k
         metrics = MetricCollection({"mse": MeanSquaredError(), "cosine": CosineSimilarity(reduction="mean")})
         # One metric instance per split, so their states never mix.
         # Training sums its own metrics (see training_step); validation and test use torchmetrics.
@@ -109,6 +112,11 @@ class TranslatorModule(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        if self.validation_search is not None:
+            search = self.validation_search
+            self.log(f"val/ndcg@{search.k}", search.ndcg(self.net, self.device))
 
     def test_step(self, batch, batch_idx):
         self._step(batch, "test")

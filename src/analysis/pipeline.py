@@ -308,10 +308,18 @@ def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict)
         "hidden": run.info.get("hidden") if run else None, "kind": tid.kind,
         "parameters": run.info.get("parameters") if run else None,
         "run_dir": str(run.run_dir) if run else "", "jobs": " ".join(run.jobs) if run else "",
+        # What chose the run's kept epoch on the validation split, and its value there: lets the analysis
+        # pick its best trained translator without looking at the test split (summaries.questions).
+        **validation_choice(run),
     }
     row.update({k: v for k, v in result.items() if k != "ranking"})
     row.update({k: v for k, v in reference.items() if k != "search"})
     return row
+
+
+def validation_choice(run) -> dict:
+    monitor = (run.info.get("monitor") or {}) if run else {}
+    return {"val_monitor": monitor.get("metric"), "val_score": monitor.get("best")}
 
 
 def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -> list[tuple[Candidate, dict]]:

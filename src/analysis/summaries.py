@@ -101,6 +101,9 @@ def translator_table(results: pd.DataFrame, items: Items, settings: Settings = S
         seeds = sorted(int(s) for s in runs["seed"].dropna()) if "seed" in runs else []
         row = {key: first.get(key) for key in ID if key in runs}
         row.update(seeds=len(runs), seed_list=" ".join(str(s) for s in seeds))
+        if "val_score" in runs:  # the validation score a trained translator's runs were selected by
+            row["val_monitor"] = runs["val_monitor"].iloc[0]
+            row["val_score"] = pd.to_numeric(runs["val_score"], errors="coerce").mean()
         for metric, column in metrics:
             values = pd.to_numeric(runs[column], errors="coerce").to_numpy(dtype=float)
             over_seeds = seed_interval(values, settings.level)
@@ -165,6 +168,7 @@ class Question:
     first: str
     second: str
     directions: bool = False
+    chosen_by: str = ""  # how ``first`` was picked among several, when it was
 
 
 def questions(translators: pd.DataFrame) -> list[Question]:
@@ -193,13 +197,26 @@ def questions(translators: pd.DataFrame) -> list[Question]:
     metric = ranking_metric(translators.columns)
     if metric and closed and len(trained):
         means = translators.groupby("translator", sort=False)[metric].mean()
-        best_trained = means[trained["translator"].unique()].idxmax()
+        best_trained, chosen_by = best_trained_translator(trained, means, metric)
         best_closed = means[list(closed.values())].idxmax()
-        found.append(Question("learned vs closed form", best_trained, best_closed))
+        found.append(Question("learned vs closed form", best_trained, best_closed, chosen_by=chosen_by))
         pairs = {(r.dataset, r.model_a, r.model_b) for r in translators.itertuples()}
         if any((d, b, a) in pairs for d, a, b in pairs):
             found += [Question("direction", label, label, directions=True) for label in [best_trained, best_closed]]
     return [q for q in dict.fromkeys(found) if q.first in labels and q.second in labels]
+
+
+def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric: str) -> tuple[str, str]:
+    """The trained translator to set against the closed forms, and how it was chosen: by its mean validation
+    search score (nDCG@k, monitor=ndcg) when every trained translator has one, so choosing among many
+    variants does not use the test split the comparison is made on; else by the test ranking score,
+    which favours the winner of many (the comparison's chosen_by says so)."""
+    monitors = set(trained.get("val_monitor", pd.Series(dtype=object)).dropna())
+    scores = pd.to_numeric(trained.get("val_score", pd.Series(dtype=float)), errors="coerce")
+    if len(monitors) == 1 and next(iter(monitors)).startswith("val/ndcg") and scores.notna().all():
+        by_validation = scores.groupby(trained["translator"], sort=False).mean()
+        return by_validation.idxmax(), f"highest validation {next(iter(monitors)).removeprefix('val/')}"
+    return test_means[trained["translator"].unique()].idxmax(), f"highest test {metric}"
 
 
 def strata_of(question: Question, metric: Metric, column: str, translators: pd.DataFrame,
@@ -254,7 +271,7 @@ def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-COMPARISON_COLUMNS = ["family", "first", "second", "directions", "metric", "effect_kind", "scope", "pairs", "seeds",
+COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "directions", "metric", "effect_kind", "scope", "pairs", "seeds",
                       "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
                       "sign_p_value", "method"]
 
@@ -266,7 +283,7 @@ def comparison_row(question: Question, column: str, metric: Metric, scope: str, 
     first_wins, second_wins = ((comparison.strata_higher, comparison.strata_lower) if metric.higher_is_better
                                else (comparison.strata_lower, comparison.strata_higher))
     return {"family": question.family, "first": question.first, "second": question.second,
-            "directions": question.directions, "metric": column,
+            "first_chosen_by": question.chosen_by, "directions": question.directions, "metric": column,
             "effect_kind": "difference" if metric.higher_is_better else "relative change",
             "scope": scope, "pairs": pairs, "seeds": seeds, "effect": effect.estimate, "low": effect.low,
             "high": effect.high,

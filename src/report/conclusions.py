@@ -105,8 +105,10 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         claim = f"No clear difference between {first} and {second}"
     lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
     direction = " (lower is better)" if lower_better else ""
+    chosen = f" ({row['first']} is the trained translator with the {row['first_chosen_by']})" \
+        if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"] else ""
     return Markdown(f"{claim} on {title_of(row['metric'])}{direction}: {effect_text(sections, row)}; "
-                    f"{support(row)}.")
+                    f"{support(row)}{chosen}.")
 
 
 def neighbourhoods(sections: ReportSections) -> Markdown | None:

@@ -139,3 +139,21 @@ def test_only_the_comparisons_the_study_allows_are_made(planted):
     two = results[results["translator"].isin(["mlp1-x8", "linear"])]
     families = set(build_tables(two, items, Settings(replicates=100))["comparisons"]["family"])
     assert families == {"depth"}
+
+
+def test_the_best_trained_translator_is_chosen_on_validation_when_every_run_has_a_validation_search(planted):
+    results, items, tables = planted
+    learned = tables["comparisons"][tables["comparisons"]["family"] == "learned vs closed form"]
+    # Without validation scores, the one better on every test query, and the table says it was chosen on test.
+    assert set(learned["first"]) == {"mlp1-x8"} and set(learned["first_chosen_by"]) == {"highest test ndcg@10_gap_closed"}
+    # Validation (monitor=ndcg) prefers linear: it is chosen, though it is worse on test.
+    trained = results["kind"] == TRAINED
+    scored = results.assign(val_monitor=np.where(trained, "val/ndcg@10", None),
+                            val_score=np.where(results["translator"] == "linear", 0.5, 0.4))
+    comparisons = build_tables(scored, items, Settings(replicates=100))["comparisons"]
+    learned = comparisons[comparisons["family"] == "learned vs closed form"]
+    assert set(learned["first"]) == {"linear"} and set(learned["first_chosen_by"]) == {"highest validation ndcg@10"}
+    # One run selected by another monitor: validation scores are not comparable, test decides again.
+    mixed = scored.assign(val_monitor=np.where(scored["translator"] == "linear", "val/mse", scored["val_monitor"]))
+    learned = build_tables(mixed, items, Settings(replicates=100))["comparisons"].query("family == 'learned vs closed form'")
+    assert set(learned["first"]) == {"mlp1-x8"}

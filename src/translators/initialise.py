@@ -14,7 +14,6 @@ from omegaconf import DictConfig
 from torch import nn
 
 from src.errors import UserError
-from src.translators.baselines import closed_form_maps
 
 INITS = ("random", "lstsq", "procrustes")
 
@@ -42,6 +41,8 @@ def closed_form_parts(net: nn.Module) -> tuple[nn.Linear | None, nn.Linear | Non
 @torch.no_grad()
 def start_from_closed_form(net: nn.Module, closed_form: Mapping[str, DictConfig], train, val) -> dict:
     """Apply the net's `init`; return what the closed-form fit chose (empty for random)."""
+    from src.translators.baselines import closed_form_maps  # Hydra's instantiate: not for Translator.load
+
     init = getattr(net, "init", "random")
     if init == "random":
         return {}

@@ -1,0 +1,87 @@
+"""The exported translator: it round-trips, loads without Hydra, and refuses what it cannot take."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from src.cli import ROOT
+from src.data.paired import load_paired_embeddings
+from src.errors import UserError
+from src.training import train
+from src.translators.artefact import Translator, build_net
+
+MODELS = {"model_a": {"name": "a", "dim": 6}, "model_b": {"name": "b", "dim": 4}}
+NETS = [
+    {"_target_": "src.translators.linear.LinearTranslator"},
+    {"_target_": "src.translators.mlp.MLPTranslator", "hidden_layers": 2, "width": 2, "residual": True},
+    {"_target_": "src.translators.closed_form.ProcrustesTranslator"},
+    {"_target_": "src.translators.references.LocalProcrustesTranslator", "n_clusters": [1, 3],
+     "temperatures": [0.5]},
+]
+
+
+def fitted(net_config):
+    torch.manual_seed(0)
+    net = build_net(net_config, 6, 4)
+    if hasattr(net, "fit"):  # closed forms fit on a planted map
+        generator = np.random.default_rng(0)
+        source = torch.from_numpy(generator.normal(size=(200, 6)).astype(np.float32))
+        target = source @ torch.from_numpy(generator.normal(size=(6, 4)).astype(np.float32))
+        net.fit(source[:150], target[:150], source[150:], target[150:])
+    return net
+
+
+@pytest.mark.parametrize("net_config", NETS, ids=lambda c: c["_target_"].rsplit(".", 1)[1])
+def test_a_saved_translator_loads_and_translates_exactly_as_before(net_config, tmp_path):
+    translator = Translator(fitted(net_config), {"net": net_config, **MODELS})
+    vectors = np.random.default_rng(1).normal(size=(7, 6)).astype(np.float32)
+    expected = translator.translate(vectors)
+    loaded = Translator.load(translator.save(tmp_path / "exported"))
+    assert np.array_equal(loaded.translate(vectors), expected)
+    assert torch.allclose(loaded.translate(torch.from_numpy(vectors[0])), torch.from_numpy(expected[0]), atol=1e-6)
+    assert loaded.translate(vectors).dtype == np.float32 and loaded.info["model_b"]["name"] == "b"
+
+
+def test_vectors_of_the_wrong_dimension_are_refused_in_one_line(tmp_path):
+    translator = Translator(fitted(NETS[0]), {"net": NETS[0], **MODELS})
+    with pytest.raises(UserError, match=r"takes a's 6-dimensional vectors, not vectors of shape \(3, 4\)"):
+        translator.translate(np.zeros((3, 4), dtype=np.float32))
+
+
+def test_a_damaged_or_foreign_export_is_refused_in_one_line(tmp_path):
+    path = Translator(fitted(NETS[0]), {"net": NETS[0], **MODELS}).save(tmp_path / "t")
+    (path / "weights.safetensors").write_bytes(b"not weights")
+    with pytest.raises(UserError, match="damaged translator.*export it again"):
+        Translator.load(path)
+    info = json.loads((path / "translator.json").read_text())
+    info["net"]["_target_"] = "os.system"
+    (path / "translator.json").write_text(json.dumps(info))
+    with pytest.raises(UserError, match="not one of this project's translators"):
+        Translator.load(path)
+    with pytest.raises(UserError, match="is not a translator"):
+        Translator.load(tmp_path)
+
+
+def test_a_finished_run_exports_the_translator_it_kept_and_loads_without_hydra(compose_train, tmp_path):
+    cfg = compose_train("model_a=minilm", "model_b=use", "dataset.limit=2000", "trainer.max_epochs=3")
+    train(cfg)
+    exported = Translator.from_run(tmp_path).save(tmp_path / "exported")
+    # It translates the run's test vectors to what the run itself wrote.
+    paired = load_paired_embeddings(cfg, show_progress=False)
+    translated = Translator.load(exported).translate(paired.source[paired.rows("test")])
+    assert np.allclose(translated, np.load(tmp_path / "translated" / "test.npy"), atol=1e-6)
+    # A fresh interpreter loads it without importing Hydra.
+    script = (
+        "import sys, numpy as np\n"
+        "from src.translators.artefact import Translator\n"
+        f"t = Translator.load({str(exported)!r})\n"
+        "print(t.info['model_a']['name'], t.info['model_b']['name'], t.info['source']['arch'])\n"
+        "assert 'hydra' not in sys.modules, 'loading imported hydra'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["minilm", "use", "linear"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from src.errors import UserError, user_facing
+from src.errors import EXIT_CODES, user_facing
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = str(ROOT / "conf")
@@ -44,8 +44,8 @@ def run_group() -> str:
 
 
 def exit_on_user_error(task):
-    """Print a UserError (exit 2) or a failed run (exit 1) as one line instead of a traceback, also
-    when a library wrapped it (Hydra's instantiate does)."""
+    """Print a UserError (exit 2), a failed run (exit 1) or a refusal by a quality gate (exit 3) as one
+    line instead of a traceback, also when a library wrapped it (Hydra's instantiate does)."""
     @functools.wraps(task)
     def wrapped(*args, **kwargs):
         try:
@@ -55,5 +55,5 @@ def exit_on_user_error(task):
             if shown is None:
                 raise
             print(f"error: {shown}", file=sys.stderr)
-            sys.exit(2 if isinstance(shown, UserError) else 1)
+            sys.exit(next(code for kind, code in EXIT_CODES.items() if isinstance(shown, kind)))
     return wrapped

@@ -100,6 +100,19 @@ ANALYZE_RULES = [
     Rule("figures.run_seed", whole=True, low=0, nullable=True),
 ]
 
+MIGRATE_RULES = [
+    Rule("batch_size", whole=True, low=1),
+    Rule("chroma.port", whole=True, low=1, high=65535),
+    Rule("calibration.size", whole=True, low=2),
+    Rule("calibration.held_out", whole=False, low=0, high=1, low_open=True, high_open=True),
+    Rule("calibration.seed", whole=True, low=0),
+    Rule("calibration.min_texts", whole=True, low=1),
+    Rule("gate.min_top1", whole=False, low=0, high=1, nullable=True),
+    Rule("gate.min_cosine", whole=False, low=-1, high=1, nullable=True),
+    Rule("gate.level", whole=False, low=0, high=1, low_open=True, high_open=True),
+    Rule("gate.replicates", whole=True, low=100),
+]
+
 MISSING = object()
 
 

@@ -1,0 +1,49 @@
+"""The quality gate: on the held-out calibration texts, how well do translated vectors stand in for the
+native ones? Estimated with a bootstrap interval over the texts; the migration goes ahead only when
+each interval's lower bound clears its threshold.
+
+- matching top-1: the share of held-out texts whose translated vector is nearer (cosine) to the text's
+  own native vector than to any other held-out text's (vec2vec's top-1 accuracy);
+- cosine: the mean cosine between each translated vector and its native one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from src.migrate.calibration import unit
+from src.stats.intervals import Interval, bootstrap
+
+
+@dataclass
+class Estimate:
+    name: str
+    interval: Interval
+    threshold: float | None
+
+    @property
+    def passed(self) -> bool:
+        return self.threshold is None or self.interval.low >= self.threshold
+
+    def line(self) -> str:
+        i = self.interval
+        text = f"{self.name} {i.estimate:.3f} [{i.low:.3f}, {i.high:.3f}]"
+        if self.threshold is not None:
+            text += f" (needs its lower bound at or above {self.threshold:g}: {'pass' if self.passed else 'FAIL'})"
+        return text
+
+
+def estimates(translated: np.ndarray, native: np.ndarray, gate, replicates: int = 1000, seed: int = 0) -> list[Estimate]:
+    """The gate's estimates on the held-out texts, row i of both arrays being text i."""
+    similarity = unit(translated) @ unit(native).T
+    own = np.diag(similarity)
+    top1 = (similarity.argmax(axis=1) == np.arange(len(own))).astype(np.float64)
+    found = []
+    for name, values, key in (("matching top-1", top1, "min_top1"), ("cosine", own.astype(np.float64), "min_cosine")):
+        interval = bootstrap([{"v": values}], lambda means: means["v"], replicates=replicates, seed=seed,
+                             level=gate.get("level", 0.95))
+        threshold = gate.get(key)
+        found.append(Estimate(name, interval, None if threshold is None else float(threshold)))
+    return found

@@ -158,17 +158,23 @@ def embedded_calibration(cfg: DictConfig, texts: list[str], frm: Side, to: Side,
 # -- translator and gate -----------------------------------------------------------------------------------------------
 
 def get_translator(cfg: DictConfig, calibration: Calibration, frm: Side, to: Side) -> Translator:
-    """A finished run's translator (checked to map frm -> to), or a closed form fitted on the sample's fitting part."""
-    if cfg.run_dir:
-        translator = Translator.from_run(cfg.run_dir)
+    """A finished run's or a saved translator (checked to map frm -> to), or a closed form fitted on the
+    sample's fitting part."""
+    given = [key for key in ("run_dir", "translator_dir") if cfg.get(key)]
+    if len(given) > 1:
+        raise UserError("give the translator one way: run_dir=<a finished run> or translator_dir=<a saved translator>")
+    if given:
+        key = given[0]
+        translator = Translator.from_run(cfg[key]) if key == "run_dir" else Translator.load(cfg[key])
         made = (translator.info["model_a"]["name"], translator.info["model_b"]["name"])
         if made != (frm.name, to.name):
-            raise UserError(f"run_dir={cfg.run_dir} translates {made[0]} -> {made[1]}, and this migration needs "
-                            f"{frm.name} -> {to.name}: use a run of that pair, or arch=<closed form> to fit one here")
+            raise UserError(f"{key}={cfg[key]} translates {made[0]} -> {made[1]}, and this migration needs "
+                            f"{frm.name} -> {to.name}: use a translator of that pair, or arch=<closed form> to fit one here")
         return translator
-    if cfg.arch not in CLOSED_FORMS:
-        raise UserError(f"arch={cfg.arch} cannot be fitted here: choose one of {', '.join(CLOSED_FORMS)}, or "
-                        "run_dir=<a finished training run> for a trained translator")
+    name = cfg.arch.name
+    if not cfg.arch.get("closed_form"):
+        raise UserError(f"arch={name} is trained, not fitted: choose one of {', '.join(CLOSED_FORMS)}, or "
+                        "run_dir=<a finished training run of it> (python train.py arch={name} ...)")
     from src.translators.baselines import closed_form_maps
 
     rows = calibration.fit_rows
@@ -178,14 +184,14 @@ def get_translator(cfg: DictConfig, calibration: Calibration, frm: Side, to: Sid
     fit, val = rows[~validation], rows[validation]
     source, target = torch.from_numpy(calibration.source), torch.from_numpy(calibration.target)
     in_dim, out_dim = source.shape[1], target.shape[1]
-    net = closed_form_maps({cfg.arch: cfg.closed_form[cfg.arch]}, in_dim, out_dim)[cfg.arch]
+    net = closed_form_maps({name: cfg.arch}, in_dim, out_dim)[name]
     chosen = net.fit(source[fit], target[fit], source[val], target[val])
-    net_config = OmegaConf.to_container(cfg.closed_form[cfg.arch].net, resolve=True)
+    net_config = OmegaConf.to_container(cfg.arch.net, resolve=True)
     return Translator(net, {
         "net": net_config,
         "model_a": model_facts(OmegaConf.to_container(frm.config, resolve=True), in_dim, None),
         "model_b": model_facts(OmegaConf.to_container(to.config, resolve=True), out_dim, None),
-        "source": {"arch": cfg.arch, "fitted_on": calibration.origin, "fitted_texts": int(len(fit)),
+        "source": {"arch": name, "fitted_on": calibration.origin, "fitted_texts": int(len(fit)),
                    "chosen": {k: v for k, v in (chosen or {}).items() if not isinstance(v, dict)}},
     })
 

@@ -109,6 +109,7 @@ MIGRATE_RULES = [
     Rule("calibration.min_texts", whole=True, low=1),
     Rule("gate.min_top1", whole=False, low=0, high=1, nullable=True),
     Rule("gate.min_cosine", whole=False, low=-1, high=1, nullable=True),
+    Rule("gate.min_retention", whole=False, low=0, nullable=True),
     Rule("gate.level", whole=False, low=0, high=1, low_open=True, high_open=True),
     Rule("gate.replicates", whole=True, low=100),
 ]

@@ -26,6 +26,10 @@ class Calibration:
     target: np.ndarray  # (n, d') vectors of the space translated into
     held_out: np.ndarray  # (n,) bool: never used for fitting
     origin: str  # where the texts came from, for the plan and the collection's record
+    # Optional search check (calibration.queries): queries embedded by the target model, and which
+    # held-out texts are relevant to each, (q, n) bool.
+    queries: np.ndarray | None = None
+    relevant: np.ndarray | None = None
 
     @property
     def fit_rows(self) -> np.ndarray:
@@ -84,6 +88,30 @@ def check_stored_vectors(stored: np.ndarray, texts: list[str], encoder, collecti
                         f"of its documents with {encoder.name} gives a median cosine of {median:.3f} to the stored "
                         f"ones: set model_a to the model that embedded the collection")
     return median
+
+
+def read_queries(path: Path | str) -> list[tuple[str, list[str]]]:
+    """calibration.queries: JSON Lines of {"text": <query>, "relevant": [<ids of relevant documents>]}."""
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"calibration.queries={path} is not a file: give JSON Lines of "
+                        '{"text": <query>, "relevant": [<document ids>]}')
+    queries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, relevant = str(row["text"]), [str(i) for i in row["relevant"]]
+        except (ValueError, KeyError, TypeError):
+            raise UserError(f'{path}, line {number}: expected {{"text": <query>, "relevant": [<document ids>]}}') from None
+        if relevant:
+            queries.append((text, relevant))
+    if not queries:
+        raise UserError(f"{path} has no query with a relevant document id")
+    return queries
 
 
 def read_text_file(path: Path | str) -> list[str]:

@@ -45,6 +45,8 @@ def migrate_pages(source, target, translate: Callable[[np.ndarray], np.ndarray],
                   on_page: Callable[[Progress], None] | None = None) -> Progress:
     """Translate every page of ``source`` whose ids ``target`` lacks and add it there."""
     progress = Progress(total=source.count())
+    # Only an earlier, interrupted run leaves ids in the target: a fresh one skips the per-page look-up.
+    resuming = target.count() > 0
     started, offset = time.perf_counter(), 0
     while offset < progress.total:
         rows = source.get(limit=page, offset=offset, include=["embeddings", "documents", "metadatas"])
@@ -52,7 +54,7 @@ def migrate_pages(source, target, translate: Callable[[np.ndarray], np.ndarray],
         if not ids:
             break
         offset += len(ids)
-        present = set(target.get(ids=ids, include=[])["ids"])
+        present = set(target.get(ids=ids, include=[])["ids"]) if resuming else set()
         keep = [i for i, text_id in enumerate(ids) if text_id not in present]
         progress.present += len(ids) - len(keep)
         if keep:

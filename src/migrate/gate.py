@@ -4,7 +4,10 @@ each interval's lower bound clears its threshold.
 
 - matching top-1: the share of held-out texts whose translated vector is nearer (cosine) to the text's
   own native vector than to any other held-out text's (vec2vec's top-1 accuracy);
-- cosine: the mean cosine between each translated vector and its native one.
+- cosine: the mean cosine between each translated vector and its native one;
+- nDCG@10 retention, when calibration.queries names relevant documents: the queries, embedded by B,
+  search the held-out documents stored natively by B and translated; the translated search's mean
+  nDCG@10 over the native one's (the analysis' retention), resampled over queries.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Estimate:
     name: str
     interval: Interval
     threshold: float | None
+    key: str = ""  # the gate's setting for it
 
     @property
     def passed(self) -> bool:
@@ -45,5 +49,24 @@ def estimates(translated: np.ndarray, native: np.ndarray, gate, replicates: int 
         interval = bootstrap([{"v": values}], lambda means: means["v"], replicates=replicates, seed=seed,
                              level=gate.get("level", 0.95))
         threshold = gate.get(key)
-        found.append(Estimate(name, interval, None if threshold is None else float(threshold)))
+        found.append(Estimate(name, interval, None if threshold is None else float(threshold), key))
     return found
+
+
+def search_retention(queries: np.ndarray, translated: np.ndarray, native: np.ndarray, relevant: np.ndarray, gate,
+                     seed: int = 0, k: int = 10) -> Estimate:
+    """nDCG@k of B's queries over the translated documents, as a share of theirs over the native ones."""
+    import torch
+
+    from src.translators.validation_search import ndcg_at_k
+
+    scored = relevant.any(axis=1)
+    q = torch.from_numpy(unit(queries[scored]))
+    relevant_t = torch.from_numpy(relevant[scored])
+    per_query = {name: ndcg_at_k(q @ torch.from_numpy(unit(docs)).T, relevant_t, k).numpy()
+                 for name, docs in (("translated", translated), ("native", native))}
+    interval = bootstrap([per_query], lambda means: means["translated"] / means["native"],
+                         replicates=int(gate.get("replicates", 1000)), seed=seed, level=gate.get("level", 0.95))
+    threshold = gate.get("min_retention")
+    return Estimate(f"nDCG@{k} retention ({int(scored.sum())} queries)", interval,
+                    None if threshold is None else float(threshold), "min_retention")

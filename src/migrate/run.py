@@ -15,11 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.analysis.files import content_hash
 from src.errors import GateRefused, UserError
-from src.migrate.calibration import (Calibration, check_stored_vectors, held_out_mask, read_text_file,
-                                     sample_documents)
+from src.migrate.calibration import (Calibration, check_stored_vectors, held_out_mask, read_queries,
+                                     read_text_file, sample_documents)
 from src.migrate.chroma_client import collection_dim, connect, open_collection, space_of
 from src.migrate.corpus import mark_complete, migrate_pages, target_collection
-from src.migrate.gate import Estimate, estimates
+from src.migrate.gate import Estimate, estimates, search_retention
 from src.translators.artefact import Translator, model_facts
 
 MODES = ("corpus", "query")
@@ -101,6 +101,8 @@ def export_query_translator(cfg: DictConfig, source) -> None:
     """Queries embedded by B, translated into A's space, search the A collection as it is."""
     if not cfg.export_dir:
         raise UserError("mode=query exports a translator for your application to load: set export_dir=<folder>")
+    if cfg.calibration.get("queries"):
+        raise UserError("calibration.queries checks a migrated collection's search: it applies to mode=corpus")
     b, a = Side(cfg.model_b, "query"), Side(cfg.model_a, "query")
     texts = calibration_texts(cfg, source)
     calibration = embedded_calibration(cfg, texts, b, a, origin=texts_origin(cfg, source))
@@ -125,15 +127,46 @@ def corpus_calibration(cfg: DictConfig, source, a: Side, b: Side) -> Calibration
     (checked to be A's), against B's embeddings of the same documents; or a text file embedded by both."""
     c = cfg.calibration
     if c.texts:
+        if c.get("queries"):
+            raise UserError("calibration.queries names documents of the collection: leave calibration.texts unset "
+                            "to calibrate on the collection's own documents")
         return embedded_calibration(cfg, read_text_file(c.texts), a, b, origin=f"the file {c.texts}")
     ids, texts, stored = sample_documents(source, int(c.size), int(c.seed))
     held_out = held_out_mask(len(texts), float(c.held_out), int(c.seed), int(c.min_texts))
+    origin = f"{len(texts)} documents of {source.name} (seed {c.seed})"
+    queries = read_queries(c.queries) if c.get("queries") else None
+    if queries:  # their relevant documents join the held-out pool the search check runs over
+        ids, texts, stored, held_out = with_relevant_documents(source, queries, ids, texts, stored, held_out)
     print(f"calibration: {len(texts):,} documents sampled from {source.name!r} (seed {c.seed}), "
           f"{int(held_out.sum()):,} held out for the gate; embedding them with {b.name} ...", flush=True)
     check_stored_vectors(stored, texts, a.encoder(), source.name)
-    target = b.encoder().encode(texts, b.kind)
-    return Calibration(texts, stored, target, held_out,
-                       origin=f"{len(texts)} documents of {source.name} (seed {c.seed})")
+    encoder = b.encoder()
+    calibration = Calibration(texts, stored, encoder.encode(texts, b.kind), held_out, origin=origin)
+    if queries:
+        column = {text_id: j for j, text_id in enumerate(ids)}
+        calibration.queries = encoder.encode([text for text, _ in queries], "query")
+        calibration.relevant = np.zeros((len(queries), len(ids)), dtype=bool)
+        for i, (_, relevant) in enumerate(queries):
+            calibration.relevant[i, [column[r] for r in relevant if r in column]] = True
+    return calibration
+
+
+def with_relevant_documents(source, queries, ids, texts, stored, held_out):
+    """The sample plus every document a calibration query names, all of those held out (never fitted on)."""
+    wanted = list(dict.fromkeys(r for _, relevant in queries for r in relevant))
+    extra = [r for r in wanted if r not in set(ids)]
+    got = source.get(ids=extra, include=["embeddings", "documents"]) if extra else {"ids": []}
+    found = dict(zip(got["ids"], zip(got.get("documents") or [], got.get("embeddings") if extra else [])))
+    if not found and not set(wanted) & set(ids):
+        raise UserError(f"none of the documents calibration.queries names is in {source.name!r}: its "
+                        "'relevant' lists must hold the collection's ids")
+    new = [r for r in extra if r in found and found[r][0]]
+    ids = ids + new
+    texts = texts + [found[r][0] for r in new]
+    stored = np.concatenate([stored, np.asarray([found[r][1] for r in new], dtype=np.float32).reshape(len(new), -1)])
+    held_out = np.concatenate([held_out, np.ones(len(new), dtype=bool)])
+    held_out[[i for i, text_id in enumerate(ids) if text_id in set(wanted)]] = True
+    return ids, texts, stored, held_out
 
 
 def calibration_texts(cfg: DictConfig, source) -> list[str]:
@@ -200,6 +233,9 @@ def gate(cfg: DictConfig, translator: Translator, calibration: Calibration) -> l
     held = calibration.held_out_rows
     translated = translator.translate(calibration.source[held])
     found = estimates(translated, calibration.target[held], cfg.gate, int(cfg.gate.replicates), int(cfg.calibration.seed))
+    if calibration.queries is not None:
+        found.append(search_retention(calibration.queries, translated, calibration.target[held],
+                                      calibration.relevant[:, held], cfg.gate, int(cfg.calibration.seed)))
     print(f"quality gate on {len(held):,} held-out texts ({cfg.gate.level:.0%} bootstrap intervals):")
     for estimate in found:
         print(f"  {estimate.line()}")
@@ -211,9 +247,8 @@ def refuse_below_threshold(found: list[Estimate]) -> None:
     if failed:
         e = failed[0]
         raise GateRefused(f"migration refused: {e.name} is {e.interval.estimate:.3f} [{e.interval.low:.3f}, "
-                          f"{e.interval.high:.3f}] on the held-out calibration texts, and gate.min_"
-                          f"{'top1' if e.name == 'matching top-1' else 'cosine'}={e.threshold:g} needs the lower "
-                          "bound at or above it; nothing was written")
+                          f"{e.interval.high:.3f}] on the held-out calibration texts, and gate.{e.key}="
+                          f"{e.threshold:g} needs the lower bound at or above it; nothing was written")
 
 
 def migration_record(cfg: DictConfig, source_name: str, translator: Translator, calibration: Calibration,

@@ -1,6 +1,7 @@
 """migrate.py against real Chroma (a server started here, and a persistent folder) and real models:
 minilm's vectors of Rotten Tomatoes texts moved into use's space."""
 
+import json
 import os
 import shutil
 import signal
@@ -233,3 +234,23 @@ def test_gate_refusal_is_its_own_exception(texts, minilm_vectors, tmp_path):
     fill(open_store(store), texts, minilm_vectors)
     with pytest.raises(GateRefused, match="gate.min_top1=0.9999"):
         migrate(configure(tmp_path, f"chroma.path={store}", "gate.min_top1=0.9999", "arch=lstsq"))
+
+
+def test_calibration_queries_add_a_search_retention_estimate_to_the_gate(rotten_tomatoes, texts, minilm_vectors,
+                                                                        tmp_path, capsys):
+    store = tmp_path / "store"
+    fill(open_store(store), texts, minilm_vectors)
+    dataset = limit_groups(rotten_tomatoes, 600, seed=0)
+    text_of = dict(zip(dataset.texts["id"], dataset.texts["text"]))
+    lines = [json.dumps({"text": text_of[query], "relevant": relevant})
+             for query, relevant in list(dataset.relevance.items())[:40]]
+    (tmp_path / "queries.jsonl").write_text("\n".join(lines) + "\n")
+    queries = [f"calibration.queries={tmp_path / 'queries.jsonl'}"]
+    migrate(configure(tmp_path, f"chroma.path={store}", *queries, "gate.min_retention=0.2", "dry_run=true"))
+    shown = capsys.readouterr().out
+    assert "nDCG@10 retention (40 queries)" in shown and "FAIL" not in shown
+    with pytest.raises(GateRefused, match=r"nDCG@10 retention \(40 queries\) is .* gate.min_retention=5 needs"):
+        migrate(configure(tmp_path, f"chroma.path={store}", *queries, "gate.min_retention=5"))
+    (tmp_path / "queries.jsonl").write_text('{"text": "no ids"}\n')
+    with pytest.raises(UserError, match="queries.jsonl, line 1: expected"):
+        migrate(configure(tmp_path, f"chroma.path={store}", *queries))

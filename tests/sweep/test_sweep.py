@@ -204,6 +204,22 @@ def test_presets_skip_same_model_pairs(cli_env, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_objectives_preset_runs_every_objective_and_start_end_to_end(cli_env, tmp_path):
+    # One pair and seed of +sweep=objectives: 4 objectives x 3 starts x {linear, mlp1_residual}, each
+    # kept by its validation search (monitor=ndcg), on 1,200 texts.
+    result = sweep(["+sweep=objectives", "model_a=glove", "model_b=use", "seed=0", "dataset.limit=1200",
+                    "trainer.max_epochs=6"], cli_env, tmp_path, "objectives")
+    assert result.returncode == 0, result.stderr
+    summary = pd.read_csv(tmp_path / "objectives" / "summary.csv")
+    assert len(summary) == 24 and (summary["status"] == "trained").all(), summary[["job", "status", "note"]]
+    runs = [metrics(path)["run"] for path in jobs_of(tmp_path / "objectives").values()]
+    assert {(r["arch"], r["loss"], (r["init"] or {}).get("init", "random")) for r in runs} == {
+        (arch, loss, init) for arch in ("linear", "mlp1_residual") for init in ("random", "lstsq", "procrustes")
+        for loss in ("mse", "centered_cosine", "mse+infonce", "mse+similarity")}
+    assert {r["monitor"]["metric"] for r in runs} == {"val/ndcg@10"}
+
+
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_a_job(cli_env, tmp_path):
     command = [sys.executable, str(ROOT / "train.py"), "-m", *TINY, "hydra/launcher=submitit_local",
                "hydra.launcher.timeout_min=10", f"paths.log_dir={tmp_path}", f"hydra.sweep.dir={tmp_path / 'sub'}"]

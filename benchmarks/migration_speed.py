@@ -3,6 +3,7 @@ vectors on the same machine, and how its memory grows while it does.
 
     python benchmarks/migration_speed.py                   # every WordNet gloss (~134k)
     python benchmarks/migration_speed.py --limit 20000
+    python benchmarks/migration_speed.py --server          # through a Chroma server (chroma run)
 
 The source collection holds the glosses' GloVe vectors (50 dims, the fastest offline encoder) with
 their texts and ids; the translator is Procrustes GloVe -> MiniLM (384 dims) fitted on 2,000 glosses
@@ -10,6 +11,8 @@ embedded by both. Two child processes then write the same 384-dimensional vector
 collection of the same store, page by page: "bare" adds vectors translated beforehand (Chroma's add
 alone), "migrate" runs migrate_pages (read a page of the source, check which ids the target has,
 translate, add). Each reports its rate and its resident memory after each quarter of the pages.
+With a persistent folder, the writer's process also holds Chroma's growing index of the target; with
+--server the index grows in the server, and the writer's own memory is what the migration costs.
 """
 
 from __future__ import annotations
@@ -30,10 +33,36 @@ import numpy as np  # noqa: E402
 
 
 def client_of(store: str):
+    """A persistent folder, or host:port of a server."""
     import chromadb
     from chromadb.config import Settings
 
+    if store.startswith("http://"):
+        host, port = store.removeprefix("http://").split(":")
+        return chromadb.HttpClient(host=host, port=int(port), settings=Settings(anonymized_telemetry=False))
     return chromadb.PersistentClient(store, settings=Settings(anonymized_telemetry=False))
+
+
+def start_server(folder: str):
+    """`chroma run` on a free local port; returns (process, its address)."""
+    import shutil
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    server = subprocess.Popen([executable, "run", "--path", folder, "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            client_of(address).heartbeat()
+            return server, address
+        except Exception:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit("the Chroma server did not start")
 
 
 def rss_mib() -> float:
@@ -120,6 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="first N glosses (default: all)")
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--server", action="store_true", help="through a Chroma server instead of a folder")
     parser.add_argument("--child", choices=["bare", "migrate"], help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--translator", help=argparse.SUPPRESS)
@@ -128,7 +158,9 @@ def main() -> None:
         child(args.child, args.store, args.batch, args.translator)
         return
     with tempfile.TemporaryDirectory() as scratch:
-        store, translator_dir = f"{scratch}/store", f"{scratch}/translator"
+        store, translator_dir, server = f"{scratch}/store", f"{scratch}/translator", None
+        if args.server:
+            server, store = start_server(store)
         total = prepare(store, args.limit, args.batch, translator_dir)
         results = {}
         for mode in ("bare", "migrate"):
@@ -136,9 +168,13 @@ def main() -> None:
                        "--batch", str(args.batch)]
             out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             results[mode] = json.loads(out.strip().splitlines()[-1])
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
         bare, migrated = results["bare"], results["migrate"]
+        where = "a Chroma server on this machine" if args.server else "a persistent Chroma folder"
         print(f"\n{total:,} WordNet glosses, GloVe (50) -> MiniLM (384) by Procrustes, pages of {args.batch:,}, "
-              f"{os.cpu_count()} cores:")
+              f"{where}, {os.cpu_count()} cores:")
         for result in (bare, migrated):
             print(f"  {result['mode']:8s} {result['vectors']:,} vectors in {result['seconds']:.1f} s = "
                   f"{result['rate']:,.0f} per second; resident memory above its start after each quarter "

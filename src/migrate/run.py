@@ -43,6 +43,9 @@ class Side:
 
 
 def migrate(cfg: DictConfig) -> None:
+    if OmegaConf.is_missing(cfg, "source_collection"):
+        raise UserError("say which collection to migrate: source_collection=<name> (and chroma.path=<folder> or "
+                        "chroma.host=<server>)")
     if cfg.mode not in MODES:
         raise UserError(f"mode={cfg.mode} is not one of {', '.join(MODES)}")
     if cfg.model_a.name == cfg.model_b.name:

@@ -229,6 +229,13 @@ def test_bad_input_is_one_line_and_leaves_the_source_as_it_was(texts, minilm_vec
     assert [c.name for c in client.list_collections()] == ["reviews"] and client.get_collection("reviews").count() == len(texts)
 
 
+def test_a_missing_collection_name_is_one_line(tmp_path):
+    cfg = configure(tmp_path, "chroma.path=.")
+    cfg.source_collection = "???"  # as conf/migrate.yaml leaves it
+    with pytest.raises(UserError, match="say which collection to migrate: source_collection=<name>"):
+        migrate(cfg)
+
+
 def test_gate_refusal_is_its_own_exception(texts, minilm_vectors, tmp_path):
     store = tmp_path / "store"
     fill(open_store(store), texts, minilm_vectors)

@@ -132,15 +132,12 @@ def child(mode: str, store: str, batch: int, translator_dir: str) -> None:
                 memory[f"{done / total:.0%}"] = round(rss_mib() - start_rss)
         seconds = time.perf_counter() - started
     else:
-        started = time.perf_counter()
-
         def record(progress):
             done = progress.added + progress.present
             if any(done >= q > done - batch for q in quarters):
                 memory[f"{done / total:.0%}"] = round(rss_mib() - start_rss)
 
         seconds = migrate_pages(source, target, translator.translate, batch, on_page=record).seconds
-        seconds = time.perf_counter() - started
     print(json.dumps({"mode": mode, "vectors": target.count(), "seconds": seconds, "rate": total / seconds,
                       "memory_growth_mib": memory, "start_rss_mib": round(start_rss)}))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from src.errors import UserError
+from src.metrics.neighbours import unit_rows
 
 # The stored vectors must be A's: re-embedded documents agree with them to this cosine (median).
 STORED_AGREEMENT = 0.99
@@ -81,8 +82,8 @@ def check_stored_vectors(stored: np.ndarray, texts: list[str], encoder, collecti
     collection was embedded with another model, and a translator from A would be the wrong one)."""
     count = min(STORED_CHECKED, len(texts))
     again = encoder.encode(texts[:count], "passage")
-    cosine = np.sum(unit(again) * unit(stored[:count]), axis=1)
-    median = float(np.median(cosine))
+    cosine = (unit_rows(again) * unit_rows(stored[:count])).sum(dim=1)
+    median = float(cosine.median())
     if median < STORED_AGREEMENT:
         raise UserError(f"the vectors stored in {collection_name!r} are not {encoder.name}'s: re-embedding {count} "
                         f"of its documents with {encoder.name} gives a median cosine of {median:.3f} to the stored "
@@ -121,7 +122,3 @@ def read_text_file(path: Path | str) -> list[str]:
     texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return list(dict.fromkeys(texts))  # a repeated line would sit on both sides of the split
 
-
-def unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)

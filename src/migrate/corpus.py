@@ -25,7 +25,7 @@ class Progress:
     seconds: float = 0.0
 
 
-def target_collection(client, name: str, source, record: dict, space: str):
+def target_collection(client, name: str, record: dict, space: str):
     """The migrated collection, created on first use; one made from another source or translator is
     never written into."""
     existing = {c.name for c in client.list_collections()}

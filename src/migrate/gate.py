@@ -3,7 +3,8 @@ native ones? Estimated with a bootstrap interval over the texts; the migration g
 each interval's lower bound clears its threshold.
 
 - matching top-1: the share of held-out texts whose translated vector is nearer (cosine) to the text's
-  own native vector than to any other held-out text's (vec2vec's top-1 accuracy);
+  own native vector than to any other held-out text's (vec2vec's top-1 accuracy, the analysis'
+  src/metrics/matching.py, where a tie counts against the match);
 - cosine: the mean cosine between each translated vector and its native one;
 - nDCG@10 retention, when calibration.queries names relevant documents: the queries, embedded by B,
   search the held-out documents stored natively by B and translated; the translated search's mean
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from src.migrate.calibration import unit
+from src.metrics.matching import matching_per_text, matching_ranks
+from src.metrics.neighbours import unit_rows
 from src.stats.intervals import Interval, bootstrap
 
 
@@ -41,11 +43,10 @@ class Estimate:
 
 def estimates(translated: np.ndarray, native: np.ndarray, gate, replicates: int = 1000, seed: int = 0) -> list[Estimate]:
     """The gate's estimates on the held-out texts, row i of both arrays being text i."""
-    similarity = unit(translated) @ unit(native).T
-    own = np.diag(similarity)
-    top1 = (similarity.argmax(axis=1) == np.arange(len(own))).astype(np.float64)
+    ranks, own = matching_ranks(translated, native)
+    top1 = matching_per_text(ranks, top_ks=(1,))["top1_accuracy"]
     found = []
-    for name, values, key in (("matching top-1", top1, "min_top1"), ("cosine", own.astype(np.float64), "min_cosine")):
+    for name, values, key in (("matching top-1", top1, "min_top1"), ("cosine", own.numpy(), "min_cosine")):
         interval = bootstrap([{"v": values}], lambda means: means["v"], replicates=replicates, seed=seed,
                              level=gate.get("level", 0.95))
         threshold = gate.get(key)
@@ -61,9 +62,9 @@ def search_retention(queries: np.ndarray, translated: np.ndarray, native: np.nda
     from src.translators.validation_search import ndcg_at_k
 
     scored = relevant.any(axis=1)
-    q = torch.from_numpy(unit(queries[scored]))
+    q = unit_rows(queries[scored])
     relevant_t = torch.from_numpy(relevant[scored])
-    per_query = {name: ndcg_at_k(q @ torch.from_numpy(unit(docs)).T, relevant_t, k).numpy()
+    per_query = {name: ndcg_at_k(q @ unit_rows(docs).T, relevant_t, k).numpy()
                  for name, docs in (("translated", translated), ("native", native))}
     interval = bootstrap([per_query], lambda means: means["translated"] / means["native"],
                          replicates=int(gate.get("replicates", 1000)), seed=seed, level=gate.get("level", 0.95))

@@ -71,15 +71,15 @@ def migrate_corpus(cfg: DictConfig, client, source) -> None:
     estimated = gate(cfg, translator, calibration)
     name = cfg.target_collection or f"{source.name}.{b.name}"
     record = migration_record(cfg, source.name, translator, calibration, estimated)
-    total, page = source.count(), int(cfg.batch_size)
+    total, page, space = source.count(), int(cfg.batch_size), space_of(source)
     print(f"plan: translate {total:,} vectors of {source.name!r} ({a.name}, {cfg.model_a.dim} dims) into "
           f"{b.name}'s space ({cfg.model_b.dim} dims) and write them to {name!r}, in {-(-total // page):,} "
-          f"batches of {page:,}; {expected_time(translator, source, page, space_of(source), total)}")
+          f"batches of {page:,}; {expected_time(translator, source, page, space, total)}")
     refuse_below_threshold(estimated)
     if cfg.dry_run:
         print("dry run: nothing was written")
         return
-    target = target_collection(client, name, source, record, space_of(source))
+    target = target_collection(client, name, record, space)
 
     def report(progress):
         done = progress.added + progress.present
@@ -157,10 +157,11 @@ def corpus_calibration(cfg: DictConfig, source, a: Side, b: Side) -> Calibration
 def with_relevant_documents(source, queries, ids, texts, stored, held_out):
     """The sample plus every document a calibration query names, all of those held out (never fitted on)."""
     wanted = list(dict.fromkeys(r for _, relevant in queries for r in relevant))
-    extra = [r for r in wanted if r not in set(ids)]
+    sampled, named = set(ids), set(wanted)
+    extra = [r for r in wanted if r not in sampled]
     got = source.get(ids=extra, include=["embeddings", "documents"]) if extra else {"ids": []}
     found = dict(zip(got["ids"], zip(got.get("documents") or [], got.get("embeddings") if extra else [])))
-    if not found and not set(wanted) & set(ids):
+    if not found and not named & sampled:
         raise UserError(f"none of the documents calibration.queries names is in {source.name!r}: its "
                         "'relevant' lists must hold the collection's ids")
     new = [r for r in extra if r in found and found[r][0]]
@@ -168,7 +169,7 @@ def with_relevant_documents(source, queries, ids, texts, stored, held_out):
     texts = texts + [found[r][0] for r in new]
     stored = np.concatenate([stored, np.asarray([found[r][1] for r in new], dtype=np.float32).reshape(len(new), -1)])
     held_out = np.concatenate([held_out, np.ones(len(new), dtype=bool)])
-    held_out[[i for i, text_id in enumerate(ids) if text_id in set(wanted)]] = True
+    held_out[[i for i, text_id in enumerate(ids) if text_id in named]] = True
     return ids, texts, stored, held_out
 
 

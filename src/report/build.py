@@ -7,7 +7,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from src.cli import ROOT
+from src.errors import UserError
 from src.report.inputs import from_analysis
+from src.report.publish import publish
 from src.report.render import RenderedReport, render_report
 
 log = logging.getLogger(__name__)
@@ -17,10 +20,29 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
     """The real report, read back from the analysis folder's files (so it is reproducible from them)."""
     folder = Path(cfg.report.dir) if cfg.report.get("dir") else Path(analysis_dir) / "report"
     report = from_analysis(analysis_dir)
-    rendered = render_report(report, folder, cfg.report.examples_per_pair,
-                             analyze_command=f"python analyze.py sweep_dir={report.sweep_dir}")
+    if cfg.report.get("notes"):
+        notes = Path(cfg.report.notes)
+        if not notes.is_file():
+            raise UserError(f"report.notes={notes} is no file: name a Markdown file of the study's notes, or leave it null")
+        report.notes = notes.read_text().strip()
+    command = f"python analyze.py sweep_dir={shown_path(report.sweep_dir)}"
+    if cfg.report.get("notes"):
+        command += f" report.notes={cfg.report.notes}"
+    if cfg.report.get("publish"):
+        command += f" report.publish={cfg.report.publish}"
+    rendered = render_report(report, folder, cfg.report.examples_per_pair, analyze_command=command)
     log.info("report written to %s", rendered.html)
+    if cfg.report.get("publish"):
+        published = publish(folder, analysis_dir, report.sweep_dir, Path(cfg.report.publish))
+        log.info("report published to %s", published)
+        return RenderedReport(published, published / "index.html", published / "report.md", False)
     return rendered
+
+
+def shown_path(path: Path) -> str:
+    """A path as a reader can reuse it: relative to the project when inside it (no machine's home in a report)."""
+    path = Path(path).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def build_placeholder_report(cfg: DictConfig) -> RenderedReport:

@@ -46,6 +46,9 @@ class RunFacts:
     net: dict  # the arch's net config, to build the module for its diagram
     wandb_dir: Path | None = None
     stopped_by: str | None = None  # early stopping, epoch limit, time budget (metrics.json run.stopped_by)
+    precision: str | None = None  # the training steps' number format (metrics.json run.precision)
+    # Trained on another machine and brought here (its transport.json: benchmarks/gpu_transport.py).
+    transported: bool = False
 
 
 @dataclass
@@ -68,6 +71,7 @@ class ReportInput:
     command: str = ""
     left_out: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: str = ""  # the study's own notes (report.notes: a Markdown file), shown in section 1
 
 
 def config_description(group: str, name: str) -> str:
@@ -95,7 +99,8 @@ def read_run(run_dir: Path) -> tuple[RunFacts, dict]:
     config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
     info = metrics["run"]
     facts = RunFacts(run_dir, info["dims"], info["split_sizes"], info.get("epochs"), info.get("seconds"),
-                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir), info.get("stopped_by"))
+                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir), info.get("stopped_by"),
+                     info.get("precision"), (run_dir / "transport.json").exists())
     return facts, config
 
 

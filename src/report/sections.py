@@ -148,13 +148,43 @@ class ReportSections:
                 else (f"{int(params.iloc[0]):,}" if len(params) else "closed form"),
                 str(rows["pair"].nunique()), str(rows.groupby("pair").size().max()),
             ])
+        scope, missing = self.scope(trained)
         return {
+            "scope": scope, "missing": missing, "notes": Markdown(report.notes) if report.notes else None,
             "trained": len(trained), "pairs": len(self.pairs), "protocol": report.protocol,
             "datasets": datasets, "models": models,
             "family": Table(["translator", "kind", "hidden units", "parameters", "pairs", "seeds"], family),
             "seeds": self.seeds, "seed_list": sorted({int(s) for s in self.results["seed"].dropna()}),
             "directions": [self.pair_title(d, p) for d, p in self.pairs],
         }
+
+    def scope(self, trained: pd.DataFrame) -> tuple[Table, list[str]]:
+        """Per trained translator: its runs, where and how long they trained, how they stopped; and the
+        pairs where it has fewer runs than the study's seeds (a cut, a failure or a run never made)."""
+        rows, missing = [], []
+        seeds = sorted({int(s) for s in trained["seed"].dropna()})
+        for translator in dict.fromkeys(trained["translator"]):
+            runs = trained[trained["translator"] == translator]
+            facts = [self.report.runs[d] for d in dict.fromkeys(runs["run_dir"]) if d in self.report.runs]
+            machines = sorted({("another machine's GPU" if f.transported else "this machine")
+                               + (f" ({f.precision})" if f.precision else "") for f in facts})
+            epochs = sorted(f.epochs for f in facts if f.epochs is not None)
+            stops = pd.Series([f.stopped_by or "?" for f in facts]).value_counts()
+            seconds = sum(f.seconds or 0.0 for f in facts)
+            rows.append([translator, str(len(facts)), str(runs["pair"].nunique()), ", ".join(machines),
+                         f"{epochs[len(epochs) // 2]} ({epochs[0]}–{epochs[-1]})" if epochs else "–",
+                         ", ".join(f"{reason} {count}" for reason, count in stops.items()),
+                         self.sources.make(seconds / 60, "rank", f"#{source_anchor(translator)}",
+                                           f"{translator}: minutes of training, added up over its runs (appendix)")])
+            for dataset, pair in self.pairs:
+                have = sorted({int(s) for s in runs.loc[(runs["dataset"] == dataset) & (runs["pair"] == pair), "seed"].dropna()})
+                if len(have) < len(seeds):
+                    missing.append(f"{translator}, {self.pair_title(dataset, pair)}: "
+                                   + (f"seed(s) {', '.join(map(str, have))} only" if have else "no run"))
+        return Table(["translator", "runs", "pairs", "trained on (number format)", "epochs: median (range)",
+                      "stopped by", "job time (min)"], rows,
+                     "Read from each run's metrics.json (linked in the appendix): epochs run, why training stopped, "
+                     "seconds of training; job time adds up the runs, which ran in parallel."), missing
 
     # -- 3. kernel matrices and CKA ------------------------------------------------------------------
 

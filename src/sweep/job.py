@@ -44,8 +44,8 @@ def run_job(cfg: DictConfig) -> float:
         exit_when_orphaned()
     try:
         check(cfg, TRAIN_RULES)
-        if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
-            reason = f"model_a and model_b are both {cfg.model_a.name!r}"
+        reason = skip_reason(cfg)
+        if reason is not None:
             if not (output_dir / "skipped.json").exists():  # a re-run in place rewrites nothing
                 write_json(output_dir / "skipped.json", {"reason": reason})
             log.info("skipping: %s", reason)
@@ -79,6 +79,19 @@ def run_job(cfg: DictConfig) -> float:
         return math.nan
     finally:
         finish_wandb()
+
+
+def skip_reason(cfg: DictConfig) -> str | None:
+    """Why a sweep leaves this job out (None: it runs): the same model on both sides of a preset that
+    crosses a model list with itself, or the sweep's cut (cfg.cut: wide runs at fewer seeds)."""
+    if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
+        return f"model_a and model_b are both {cfg.model_a.name!r}"
+    cut = cfg.get("cut") or {}
+    if (cut.get("seeds") is not None and cfg.arch.get("uses_width", True)
+            and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds):
+        return (f"cut: width {cfg.width} runs only at seed(s) {', '.join(map(str, cut.seeds))} "
+                f"(cut.seeds; this job's seed is {cfg.seed})")
+    return None
 
 
 def clear_attempt(output_dir: Path, keep_resume_point: bool = False) -> None:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # Top-level keys, and dotted keys inside them, that do not change what a run computes.
 NOT_IN_FINGERPRINT = [
-    "paths", "logger", "hydra", "threads", "resume", "skip_same_model",
+    "paths", "logger", "hydra", "threads", "resume", "skip_same_model", "cut",
     # The references scored beside the run (metrics.json's baselines), not what the run trains.
     "closed_form",
     "data.show_progress", "trainer.enable_progress_bar", "trainer.enable_model_summary",

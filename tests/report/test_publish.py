@@ -1,0 +1,148 @@
+"""Publishing a report into the repository (report.publish): every link and image of the published copy
+resolves inside it, it holds no run folder, checkpoint or vector file, and publishing again writes the
+same bytes. Also the checked-in studies under results/, opened from disk in headless Chromium."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from src.cli import ROOT
+from src.errors import UserError
+from src.report.publish import HTML_LINK, MARKDOWN_LINK, publish
+from tests.report.test_report import ARTIFACTS, open_report
+from tests.tiny_sweep import run_analyze
+
+RESULTS = ROOT / "results"
+STUDIES = sorted(p.parent for p in RESULTS.glob("*/index.html"))
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def local_links(folder: Path) -> list[tuple[str, str]]:
+    """(document, link target without its #fragment) of every link and image that is not an anchor or URL."""
+    found = []
+    for name, pattern in (("index.html", HTML_LINK), ("report.md", MARKDOWN_LINK)):
+        for href in pattern.findall((folder / name).read_text()):
+            path = href.split("#", 1)[0]
+            if path and not re.match(r"^[a-z][a-z0-9+.-]*:", path):
+                found.append((name, unquote(path)))
+    return found
+
+
+def assert_self_contained(folder: Path) -> None:
+    links = local_links(folder)
+    assert links
+    for document, path in links:
+        target = (folder / path).resolve()
+        assert target.is_relative_to(folder.resolve()), (document, path)
+        assert target.exists(), (document, path)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix in (".ckpt", ".npy", ".safetensors", ".pt")]
+    assert not [p for p in files if "checkpoints" in p.parts or "translated" in p.parts]
+
+
+@pytest.fixture
+def fake_report(tmp_path):
+    """A report folder inside its analysis, linking a table, a run folder, a run file and a figure."""
+    sweep = tmp_path / "train" / "multiruns" / "s"
+    run = sweep / "data" / "a-to-b" / "linear_seed=0_x"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "translated").mkdir()
+    (run / "metrics.json").write_text('{"run": {}}')
+    (run / "config.yaml").write_text("seed: 0\n")
+    (run / "checkpoints" / "best.ckpt").write_bytes(b"weights")
+    (run / "translated" / "test.npy").write_bytes(b"vectors")
+    analysis = tmp_path / "analysis" / "s"
+    (analysis / "tables").mkdir(parents=True)
+    (analysis / "tables" / "aggregate.csv").write_text("a,b\n1,2\n")
+    (analysis / "tables" / "mse.md").write_text("| a |\n")
+    report = analysis / "report"
+    (report / "figures").mkdir(parents=True)
+    (report / "figures" / "f.png").write_bytes(b"\x89PNG")
+    to_run = "../../../train/multiruns/s/data/a-to-b/linear_seed%3D0_x"
+    (report / "index.html").write_text(
+        f'<a href="#sources">appendix</a> <a href="{to_run}">run</a> <a href="{to_run}/metrics.json">0.5</a>'
+        '<a href="../tables/aggregate.csv">table</a> <img src="figures/f.png"> <a href="https://example.org">x</a>')
+    (report / "report.md").write_text(
+        f'[run]({to_run}) [0.5]({to_run}/metrics.json "linear, a-to-b") ![f](figures/f.png) [t](../tables/aggregate.csv)')
+    return report, analysis, sweep
+
+
+def test_publishing_copies_what_the_links_reach_and_nothing_else(fake_report, tmp_path):
+    report, analysis, sweep = fake_report
+    published = publish(report, analysis, sweep, tmp_path / "results" / "study")
+    assert_self_contained(published)
+    run = published / "runs" / "data" / "a-to-b" / "linear_seed=0_x"
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.json"]
+    assert (published / "analysis" / "tables" / "mse.md").exists()  # every table, linked or not
+    html = (published / "index.html").read_text()
+    assert 'href="runs/data/a-to-b/linear_seed%3D0_x/metrics.json"' in html and 'href="https://example.org"' in html
+    assert '"linear, a-to-b")' in (published / "report.md").read_text()  # titles survive
+    first = tree_digest(published)
+    (published / "stale.txt").write_text("from an earlier publish")
+    publish(report, analysis, sweep, published)
+    assert tree_digest(published) == first  # same bytes, and nothing left over
+
+
+def test_a_link_outside_the_study_or_to_nothing_is_refused_and_leaves_the_old_copy(fake_report, tmp_path):
+    report, analysis, sweep = fake_report
+    published = publish(report, analysis, sweep, tmp_path / "results" / "study")
+    before = tree_digest(published)
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("?")
+    (report / "report.md").write_text("[x](../../../elsewhere.txt)")
+    with pytest.raises(UserError, match="outside the report, the analysis and the sweep"):
+        publish(report, analysis, sweep, published)
+    (report / "report.md").write_text("[x](../tables/gone.csv)")
+    with pytest.raises(UserError, match="does not exist"):
+        publish(report, analysis, sweep, published)
+    assert tree_digest(published) == before
+
+
+def test_analyze_publishes_a_report_that_opens_from_its_new_place(tiny_sweep, browser, tmp_path):
+    log_dir, sweep_dir, env = tiny_sweep
+    published = tmp_path / "results" / "tiny"
+    notes = tmp_path / "notes.md"
+    notes.write_text("Trained on a laptop, *for the test*.\n")
+    args = [f"sweep_dir={sweep_dir}", f"report.publish={published}", f"report.notes={notes}"]
+    result = run_analyze(args, env, log_dir)
+    assert result.returncode == 0, result.stderr
+    assert str(published / "index.html") in result.stdout
+    assert_self_contained(published)
+    facts = open_report(browser, published / "index.html", ARTIFACTS / "published.png")
+    assert facts["images"] and all(image["loaded"] for image in facts["images"]), facts["images"]
+    assert not facts["failed"] and facts["markers"] == 0
+    assert "Trained on a laptop, for the test." in facts["text"]
+    markdown = (published / "report.md").read_text()
+    assert f"report.publish={published}" in markdown and "**Runs.**" in markdown
+    first = tree_digest(published)
+    again = run_analyze(args, env, log_dir)
+    assert again.returncode == 0, again.stderr
+    assert tree_digest(published) == first
+
+
+@pytest.mark.skipif(not STUDIES, reason="no study is checked in under results/")
+@pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
+def test_the_checked_in_study_opens_from_a_checkout_with_every_link_inside_it(study, browser):
+    assert_self_contained(study)
+    size = sum(p.stat().st_size for p in study.rglob("*") if p.is_file())
+    assert size < 20 * 2**20, f"{study} holds {size / 2**20:.1f} MiB"
+    markdown = (study / "report.md").read_text()
+    assert markdown.startswith("---\n") and '"draft": false' in markdown.split("---")[1]
+    assert "placeholder" not in markdown.lower()
+    facts = open_report(browser, study / "index.html", ARTIFACTS / f"results-{study.name}.png")
+    assert len(facts["images"]) >= 5 and all(image["loaded"] for image in facts["images"]), facts["images"]
+    assert not facts["failed"] and facts["markers"] == 0
+    for href in facts["links"]:
+        if href.startswith("#"):
+            assert href[1:] in facts["ids"], href
+        elif not re.match(r"^[a-z][a-z0-9+.-]*:", href):
+            assert (study / unquote(href.split("#")[0])).resolve().is_relative_to(study.resolve()), href

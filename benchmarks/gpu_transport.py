@@ -1,6 +1,8 @@
 """Bring a sweep's finished runs back from a lent GPU machine whose return channel is small (a few
 files of at most 16 MiB per call): everything a run's analysis reads, nothing it does not.
 
+    python benchmarks/gpu_transport.py prepare MODEL... [--cache DIR]  # here: float16 copies into .gpu/cache
+    python benchmarks/gpu_transport.py restore .gpu/cache             # there: float32 again, checksums renewed
     python benchmarks/gpu_transport.py pack SWEEP_DIR STAGING        # there, after training
     python benchmarks/gpu_transport.py send STAGING OUT BATCH        # there: batch 0, 1, 2 ... into $OUT
     python benchmarks/gpu_transport.py unpack FOLDER... --into SWEEP_DIR   # here, once every batch is back
@@ -42,6 +44,28 @@ def sha256(path: Path) -> str:
 def finished_runs(sweep_dir: Path) -> list[Path]:
     return sorted(p.parent for p in sweep_dir.glob("*/*/*/metrics.json")
                   if not (p.parent / "failed.json").exists() and (p.parent / "translated" / "test.npy").exists())
+
+
+def prepare(models: list[str], cache: Path, dataset: str, into: Path) -> None:
+    """The cached embeddings the study reads, as float16 (half the bytes: the trip there is 64 MiB too)."""
+    for model in models:
+        source, target = cache / dataset / model, into / dataset / model
+        target.mkdir(parents=True, exist_ok=True)
+        np.save(target / "vectors16.npy", np.load(source / "vectors.npy").astype(np.float16))
+        for name in ("keys.npy", "manifest.json"):
+            (target / name).write_bytes((source / name).read_bytes())
+        print("prepared", target)
+
+
+def restore(folder: Path) -> None:
+    """There: float32 vectors again, and the manifest's checksums of them (the cache checks those)."""
+    for model in sorted(folder.glob("*/*")):
+        np.save(model / "vectors.npy", np.load(model / "vectors16.npy").astype(np.float32))
+        manifest = json.loads((model / "manifest.json").read_text())
+        for name in ("vectors.npy", "keys.npy"):
+            manifest["sha256"][name] = sha256(model / name)
+        (model / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        print("restored", model, manifest["n"])
 
 
 def pack(sweep_dir: Path, staging: Path) -> None:
@@ -137,6 +161,13 @@ def unpack(folders: list[Path], sweep_dir: Path, index: RunIndex) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("prepare")
+    r.add_argument("models", nargs="+")
+    r.add_argument("--cache", type=Path, default=Path("cache/embeddings"))
+    r.add_argument("--dataset", default="rotten_tomatoes")
+    r.add_argument("--into", type=Path, default=Path(".gpu/cache"))
+    b = sub.add_parser("restore")
+    b.add_argument("folder", type=Path)
     p = sub.add_parser("pack")
     p.add_argument("sweep_dir", type=Path)
     p.add_argument("staging", type=Path)
@@ -149,7 +180,11 @@ def main() -> None:
     u.add_argument("--into", type=Path, required=True)
     u.add_argument("--index", type=Path, default=Path("outputs/train/index"), help="this machine's run index")
     args = parser.parse_args()
-    if args.command == "pack":
+    if args.command == "prepare":
+        prepare(args.models, args.cache, args.dataset, args.into)
+    elif args.command == "restore":
+        restore(args.folder)
+    elif args.command == "pack":
         pack(args.sweep_dir, args.staging)
     elif args.command == "send":
         send(args.staging, args.out, args.batch)

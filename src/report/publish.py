@@ -5,8 +5,8 @@ so the checked-in report reads from a clean checkout (no run folder, checkpoint 
     python analyze.py sweep_dir=... report.publish=results/<study>
 
 Where a linked file came from decides where it goes: the report's own folder stays as it is, the
-analysis folder's files go to analysis/, a run folder's files to runs/ (a linked run folder gets its
-small files: RUN_FILES). Publishing again with nothing changed writes the same bytes.
+analysis folder's files go to analysis/, a run folder's files to runs/<sweep>/ (a linked run folder
+gets its small files: RUN_FILES). Publishing again with nothing changed writes the same bytes.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def publish(report_dir: Path, analysis_dir: Path, sweep_dir: Path, destination: 
     destination = Path(destination)
     if destination.resolve() in (report_dir, analysis_dir, sweep_dir) or report_dir.is_relative_to(destination.resolve()):
         raise UserError(f"report.publish={destination} would overwrite the report it copies: name another folder")
-    # Most specific first: the report folder lies inside the analysis folder.
-    places = [(report_dir, Path(".")), (analysis_dir, Path("analysis")), (sweep_dir, Path("runs"))]
+    # Most specific first: the report folder lies inside the analysis folder. Runs go under their sweep's
+    # name, beside those of a sibling sweep that a run of this one reuses (resume: same fingerprint).
+    places = [(report_dir, Path(".")), (analysis_dir, Path("analysis")), (sweep_dir.parent, Path("runs"))]
     staging = destination.with_name(destination.name + ".publishing")
     if staging.exists():
         shutil.rmtree(staging)
@@ -48,8 +49,8 @@ def publish(report_dir: Path, analysis_dir: Path, sweep_dir: Path, destination: 
                 published = folder / target.relative_to(root)
                 break
         else:
-            raise UserError(f"the report links to {target}, outside the report, the analysis and the sweep: "
-                            "it cannot be published")
+            raise UserError(f"the report links to {target}, outside the report, the analysis and the sweeps beside "
+                            f"{sweep_dir}: it cannot be published (a run reused from elsewhere? resume=false retrains it)")
         if target not in copied:
             copied[target] = published
             copy_into(target, staging / published)

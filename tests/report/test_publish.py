@@ -80,11 +80,11 @@ def test_publishing_copies_what_the_links_reach_and_nothing_else(fake_report, tm
     report, analysis, sweep = fake_report
     published = publish(report, analysis, sweep, tmp_path / "results" / "study")
     assert_self_contained(published)
-    run = published / "runs" / "data" / "a-to-b" / "linear_seed=0_x"
+    run = published / "runs" / "s" / "data" / "a-to-b" / "linear_seed=0_x"
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.json"]
     assert (published / "analysis" / "tables" / "mse.md").exists()  # every table, linked or not
     html = (published / "index.html").read_text()
-    assert 'href="runs/data/a-to-b/linear_seed%3D0_x/metrics.json"' in html and 'href="https://example.org"' in html
+    assert 'href="runs/s/data/a-to-b/linear_seed%3D0_x/metrics.json"' in html and 'href="https://example.org"' in html
     assert '"linear, a-to-b")' in (published / "report.md").read_text()  # titles survive
     first = tree_digest(published)
     (published / "stale.txt").write_text("from an earlier publish")
@@ -99,7 +99,7 @@ def test_a_link_outside_the_study_or_to_nothing_is_refused_and_leaves_the_old_co
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("?")
     (report / "report.md").write_text("[x](../../../elsewhere.txt)")
-    with pytest.raises(UserError, match="outside the report, the analysis and the sweep"):
+    with pytest.raises(UserError, match="outside the report, the analysis and the sweeps"):
         publish(report, analysis, sweep, published)
     (report / "report.md").write_text("[x](../tables/gone.csv)")
     with pytest.raises(UserError, match="does not exist"):

@@ -33,7 +33,7 @@ from src.analysis.summaries import Items, Settings
 from src.analysis.tables import build_tables, write_tables
 from src.errors import UserError
 from src.sweep.run_files import DamagedFile
-from src.sweep.run_index import NOT_IN_FINGERPRINT
+from src.sweep.run_index import NOT_IN_FINGERPRINT, fingerprint_settings
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,20 @@ NOT_A_VARIANT = ("seed", *NOT_IN_FINGERPRINT)
 
 def variant_labels(runs: list[Run]) -> dict[str, str]:
     """By run key: "" when the runs differ only by seed, else the settings in which the run's variant
-    differs from the others (`key=value`, by the key's last part where that is unambiguous)."""
+    differs from the others (`key=value`, by the key's last part where that is unambiguous). Runs whose
+    fingerprints differ only by seed are one translator whatever else their configs spell differently
+    (a run reused from an older sweep, whose config predates a default), so variants are told apart
+    between one run of each such group."""
+    groups = defaultdict(list)
+    for run in runs:
+        settings = fingerprint_settings(run.config)
+        settings.pop("seed", None)
+        groups[json.dumps(settings, sort_keys=True, default=str)].append(run)
+    labels = differing_settings([group[0] for group in groups.values()])
+    return {run.key: labels[group[0].key] for group in groups.values() for run in group}
+
+
+def differing_settings(runs: list[Run]) -> dict[str, str]:
     settings = {run.key: {key: value for key, value in flat_settings(run.config).items()
                           if not any(key == skip or key.startswith(skip + ".") for skip in NOT_A_VARIANT)}
                 for run in runs}

@@ -36,6 +36,11 @@ NOT_IN_FINGERPRINT = [
 
 
 def run_fingerprint(cfg: DictConfig) -> str:
+    return hashlib.sha256(json.dumps(fingerprint_settings(cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprint_settings(cfg: DictConfig) -> dict:
+    """The resolved settings a run's fingerprint hashes: what decides its result, in canonical form."""
     config = OmegaConf.to_container(cfg, resolve=False)
     for dotted in NOT_IN_FINGERPRINT:
         *parents, leaf = dotted.split(".")
@@ -60,7 +65,7 @@ def run_fingerprint(cfg: DictConfig) -> str:
     # before conf/monitor existed keep their fingerprints.
     if (resolved.get("monitor") or {}).get("metric") == "val/mse":
         resolved.pop("monitor")
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return resolved
 
 
 class RunIndex:

@@ -275,3 +275,31 @@ def test_translators_that_differ_in_settings_are_labelled_by_them():
     label = TranslatorId("linear", variant="init=lstsq,loss=mse+infonce", seed=0)
     assert label.label == "linear@init=lstsq,loss=mse+infonce"
     assert label.file_name == "linear@init_lstsq_loss_mse+infonce@seed0"
+
+
+def test_a_run_reused_from_an_older_sweep_is_the_same_translator_as_its_twins(compose_train):
+    """Same fingerprint but for the seed: one translator, however its config spells what the fingerprint
+    leaves out (the width of a width-free arch, a monitor group that did not exist when it ran)."""
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from src.analysis.pipeline import variant_labels
+
+    fresh = compose_train("arch=linear", "width=1", "seed=0")
+    def before_monitor_existed(node):
+        if isinstance(node, dict):
+            return {key: before_monitor_existed(value) for key, value in node.items() if key != "monitor"
+                    or not isinstance(value, dict)}
+        if isinstance(node, str):
+            return node.replace("${monitor.metric}", "val/mse").replace("${monitor.mode}", "min")
+        return node
+
+    older = OmegaConf.create(before_monitor_existed(OmegaConf.to_container(
+        compose_train("arch=linear", "width=8", "seed=1"), resolve=False)))
+    assert "monitor" not in older
+    runs = [SimpleNamespace(key="fresh", config=fresh), SimpleNamespace(key="older", config=older)]
+    assert variant_labels(runs) == {"fresh": "", "older": ""}
+    other = SimpleNamespace(key="other", config=compose_train("arch=linear", "loss=mse+infonce", "seed=0"))
+    labels = variant_labels([*runs, other])
+    assert labels["fresh"] == labels["older"] != labels["other"] and "loss=mse+infonce" in labels["other"]

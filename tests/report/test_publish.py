@@ -146,3 +146,37 @@ def test_the_checked_in_study_opens_from_a_checkout_with_every_link_inside_it(st
             assert href[1:] in facts["ids"], href
         elif not re.match(r"^[a-z][a-z0-9+.-]*:", href):
             assert (study / unquote(href.split("#")[0])).resolve().is_relative_to(study.resolve()), href
+
+
+README_NUMBER = re.compile(r"(?<![\w.])[−+-]?(\d+\.\d+)\s?(%?)")
+NUMBER_TEXT = r"[−+-]?(\d+\.\d+)"
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(m) for m in re.findall(r"\d+\.\d+(?:e[-+]?\d+)?", text)]
+
+
+@pytest.mark.skipif(not (RESULTS / "reference_study" / "index.html").exists(), reason="no reference study checked in")
+def test_every_number_of_the_readmes_findings_is_in_the_checked_in_study():
+    """The README's findings quote the checked-in tables and report, rounded, never a number of their own."""
+    readme = (ROOT / "README.md").read_text()
+    findings = readme.split("## Results: the reference study", 1)[1].split("**How it was made", 1)[0]
+    study = RESULTS / "reference_study"
+    corpus = [(study / "report.md").read_text()] + [p.read_text() for p in sorted((study / "analysis" / "tables").iterdir())]
+    known = [abs(x) for text in corpus for x in numbers_in(text)]
+    quoted = README_NUMBER.findall(findings)
+    assert len(quoted) > 40
+    for digits, _ in quoted:
+        assert any(rounds_to(x, digits) for x in known), digits
+    # A number quoted with its interval, "x [low, high]", must come from one row (or one sentence) that
+    # holds all three: a table row's mean and bounds, or a comparison's effect and interval.
+    rows = [numbers_in(line) for text in corpus for line in text.splitlines()]
+    triples = re.findall(rf"{NUMBER_TEXT}\s?%?\s*\[{NUMBER_TEXT}\s?%?,\s*{NUMBER_TEXT}\s?%?\]", findings)
+    assert len(triples) > 20
+    for triple in triples:
+        assert any(all(any(rounds_to(abs(x), d) for x in row) for d in triple) for row in rows), triple
+
+
+def rounds_to(x: float, digits: str) -> bool:
+    places = len(digits.split(".")[1])
+    return abs(round(abs(x), places) - float(digits)) < 10 ** -(places + 3)

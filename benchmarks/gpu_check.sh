@@ -13,13 +13,7 @@
 # scattertext and the metadata of the two model packages (the cache checks their versions).
 set -u
 out=${1:-outputs/gpu_check}
-mkdir -p "$out"
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline
-[ -d .gpu/site ] && export PYTHONPATH="$PWD/.gpu/site${PYTHONPATH:+:$PYTHONPATH}"
-python=$(command -v python3 || command -v python)
-
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
-"$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/gpu.txt"
+. benchmarks/gpu_env.sh
 
 echo "== 1. epoch time per width and precision (whole dataset)"
 timeout 270 "$python" benchmarks/training_speed.py --limit all --epochs 6 --threads 8 2>&1 | tee "$out/training_speed.txt"

@@ -17,12 +17,7 @@
 set -u
 out=${1:-outputs/gpu_study}
 budget=${GPU_STUDY_BUDGET:-470}   # seconds of training; a run it cuts short is not packed
-mkdir -p "$out"
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 WANDB_MODE=offline
-[ -d .gpu/site ] && export PYTHONPATH="$PWD/.gpu/site${PYTHONPATH:+:$PYTHONPATH}"
-python=$(command -v python3 || command -v python)
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$out/gpu.txt"
-"$python" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee -a "$out/gpu.txt"
+. benchmarks/gpu_env.sh
 if [ -d .gpu/cache ]; then
     "$python" benchmarks/gpu_transport.py restore .gpu/cache
     export EMBTRANS_CACHE_DIR="$PWD/.gpu/cache"

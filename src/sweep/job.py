@@ -30,7 +30,8 @@ set_project_env()
 # there, so the new attempt's checkpoint is best.ckpt and not best-v1.ckpt beside a stale one. An
 # interrupted attempt's checkpoints stay when it left a resume point (checkpoints/last.ckpt): the
 # run goes on from there.
-ATTEMPT_FILES = ("failed.json", "checkpoints", "translated")
+ATTEMPT_FILES = ("failed.json", "checkpoints", "translated",
+                 "skipped.json")  # a job once cut, now run (the cut lifted): no longer skipped
 
 
 def run_job(cfg: DictConfig) -> float:
@@ -44,16 +45,15 @@ def run_job(cfg: DictConfig) -> float:
         exit_when_orphaned()
     try:
         check(cfg, TRAIN_RULES)
-        reason = skip_reason(cfg)
-        if reason is not None:
-            if not (output_dir / "skipped.json").exists():  # a re-run in place rewrites nothing
-                write_json(output_dir / "skipped.json", {"reason": reason})
-            log.info("skipping: %s", reason)
-            return math.nan
+        if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
+            return skip(output_dir, f"model_a and model_b are both {cfg.model_a.name!r}")
         fingerprint = run_fingerprint(cfg)
         index = RunIndex(Path(cfg.paths.log_dir) / "train" / "index")
         with index.claim(fingerprint):
             earlier = index.finished_run(fingerprint) if cfg.get("resume", True) else None
+            # The cut saves training time: a run already finished (here or elsewhere) is still a result.
+            if earlier is None and (reason := cut_reason(cfg)) is not None:
+                return skip(output_dir, reason)
             # Done in this very folder, or recorded here as reused from where it was done: a re-run in place.
             if earlier is not None and (earlier.resolve() == output_dir.resolve()
                                         or already_points_at(output_dir, earlier)):
@@ -81,16 +81,20 @@ def run_job(cfg: DictConfig) -> float:
         finish_wandb()
 
 
-def skip_reason(cfg: DictConfig) -> str | None:
-    """Why a sweep leaves this job out (None: it runs): the same model on both sides of a preset that
-    crosses a model list with itself, or the sweep's cut (cfg.cut: wide runs at fewer seeds)."""
-    if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
-        return f"model_a and model_b are both {cfg.model_a.name!r}"
+def skip(output_dir: Path, reason: str) -> float:
+    if not (output_dir / "skipped.json").exists():  # a re-run in place rewrites nothing
+        write_json(output_dir / "skipped.json", {"reason": reason})
+    log.info("skipping: %s", reason)
+    return math.nan
+
+
+def cut_reason(cfg: DictConfig) -> str | None:
+    """Why the sweep's cut (cfg.cut: wide runs at fewer seeds) leaves this job out; None: it runs."""
     cut = cfg.get("cut") or {}
     if (cut.get("seeds") is not None and cfg.arch.get("uses_width", True)
             and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds):
-        return (f"cut: width {cfg.width} runs only at seed(s) {', '.join(map(str, cut.seeds))} "
-                f"(cut.seeds; this job's seed is {cfg.seed})")
+        seeds = ", ".join(map(str, cut.seeds)) or "none"
+        return f"cut: width {cfg.width} runs only at seed(s) {seeds} (cut.seeds; this job's seed is {cfg.seed})"
     return None
 
 

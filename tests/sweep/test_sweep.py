@@ -493,12 +493,31 @@ def test_the_reference_study_preset_and_its_retrieval_translator():
 
 
 def test_the_cut_skips_wide_runs_beyond_its_seeds_and_changes_no_fingerprint(compose_train):
-    from src.sweep.job import skip_reason
+    from src.sweep.job import cut_reason
     from src.sweep.run_index import run_fingerprint
 
     cut = "cut.seeds=[0]"
-    assert "cut: width 32 runs only at seed(s) 0" in skip_reason(compose_train("arch=mlp2", "width=32", "seed=1", cut))
+    assert "cut: width 32 runs only at seed(s) 0" in cut_reason(compose_train("arch=mlp2", "width=32", "seed=1", cut))
+    assert "only at seed(s) none" in cut_reason(compose_train("arch=mlp1", "width=32", "seed=0", "cut.seeds=[]"))
     for kept in (("arch=mlp2", "width=32", "seed=0", cut), ("arch=mlp2", "width=8", "seed=2", cut),
                  ("arch=linear", "width=32", "seed=2", cut), ("arch=mlp2", "width=32", "seed=2")):
-        assert skip_reason(compose_train(*kept)) is None, kept
+        assert cut_reason(compose_train(*kept)) is None, kept
     assert run_fingerprint(compose_train("arch=mlp1", "width=32", cut)) == run_fingerprint(compose_train("arch=mlp1", "width=32"))
+
+
+def test_the_cut_skips_only_what_would_train_and_lifting_it_trains_only_what_was_cut(cli_env, tmp_path):
+    first = sweep(["arch=mlp1", "width=2", "seed=0,1"], cli_env, tmp_path, "study")
+    assert first.returncode == 0, first.stderr
+    cut = sweep(["arch=mlp1", "width=2", "seed=0,1,2", "cut.widths=[2]", "cut.seeds=[0]"], cli_env, tmp_path, "study")
+    assert cut.returncode == 0, cut.stderr
+    status = pd.read_csv(tmp_path / "study" / "summary.csv").set_index("job")["status"]
+    by_seed = {int(j.split("seed=")[1][0]): s for j, s in status.items()}
+    assert by_seed == {0: "trained", 1: "trained", 2: "skipped"}  # seed 1 was done before: still a result
+    assert not (job(tmp_path / "study", "mlp1-x2_seed=1") / "skipped.json").exists()
+    assert "cut: width 2 runs only at seed(s) 0" in (job(tmp_path / "study", "mlp1-x2_seed=2") / "skipped.json").read_text()
+    trained_before = metrics(job(tmp_path / "study", "mlp1-x2_seed=1"))["run"]["seconds"]
+    lifted = sweep(["arch=mlp1", "width=2", "seed=0,1,2"], cli_env, tmp_path, "study")
+    assert lifted.returncode == 0, lifted.stderr
+    status = pd.read_csv(tmp_path / "study" / "summary.csv").set_index("job")["status"]
+    assert (status == "trained").all(), status
+    assert metrics(job(tmp_path / "study", "mlp1-x2_seed=1"))["run"]["seconds"] == trained_before  # not retrained

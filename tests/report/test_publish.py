@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -133,6 +134,10 @@ def test_analyze_publishes_a_report_that_opens_from_its_new_place(tiny_sweep, br
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
 def test_the_checked_in_study_opens_from_a_checkout_with_every_link_inside_it(study, browser):
     assert_self_contained(study)
+    if (ROOT / ".git").exists():  # every file is one a commit keeps: none under an ignore pattern
+        ignored = subprocess.run(["git", "ls-files", "--others", "--ignored", "--exclude-standard", str(study)],
+                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+        assert not ignored, ignored[:5]
     size = sum(p.stat().st_size for p in study.rglob("*") if p.is_file())
     assert size < 20 * 2**20, f"{study} holds {size / 2**20:.1f} MiB"
     markdown = (study / "report.md").read_text()

@@ -33,7 +33,10 @@ def print_summary(analysis, wandb_dir: str | None = None) -> None:
         for line in analysis.sweep.left_out:
             print(f"  {line}")
     if analysis.sweep.skipped:
-        print(f"{len(analysis.sweep.skipped)} job(s) were skipped by the sweep itself (same model as A and B)")
+        cut = sum(": cut: " in line for line in analysis.sweep.skipped)
+        why = [f"{n} {reason}" for n, reason in ((len(analysis.sweep.skipped) - cut, "with the same model as A and B"),
+                                                  (cut, "left out by the sweep's cut (cut.seeds)")) if n]
+        print(f"{len(analysis.sweep.skipped)} job(s) were skipped by the sweep itself: {'; '.join(why)}")
     print(f"tables:   {out / 'tables'} (CSV and Markdown)")
     print(f"figures:  {out / 'figures'} ({len(analysis.figures)} files)")
     print(f"examples: {out / 'examples'}")

@@ -49,7 +49,7 @@ class SweepRuns:
     sweep_dir: Path
     runs: list[Run]
     left_out: list[str]  # one line per job that failed or is incomplete, saying why
-    skipped: list[str]  # jobs the sweep itself skipped (same model as A and B)
+    skipped: list[str]  # jobs the sweep itself skipped (same model as A and B, or its cut): 'job: reason'
 
 
 class NoSweepYet(UserError):

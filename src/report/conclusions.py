@@ -132,9 +132,10 @@ def neighbourhoods(sections: ReportSections) -> Markdown | None:
         relation = "clearly below"
     else:
         relation = "not clearly different from"
-    return Markdown(f"Neighbourhoods: the best translator for Jaccard@{k} ({best['translator']}) shares "
-                    f"{sections.sources.aggregated(best.to_dict(), column)} of each text's {k} nearest neighbours "
-                    f"with native B, {relation} the {raw} that raw A already shares (chance: {chance}).")
+    return Markdown(f"Neighbourhoods: for the best translator by Jaccard@{k} ({best['translator']}), each text's "
+                    f"{k} nearest neighbours and its native B ones have a Jaccard index (shared over either) of "
+                    f"{sections.sources.aggregated(best.to_dict(), column)}, {relation} raw A's {raw} "
+                    f"(chance: {chance}).")
 
 
 def cka_significance(sections: ReportSections) -> Markdown | None:

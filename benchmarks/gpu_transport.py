@@ -20,7 +20,7 @@ stay behind (an mlp2 x32's is 0.66 GB): the analysis reads none.
 from __future__ import annotations
 
 import argparse
-import hashlib
+import functools
 import io
 import json
 import sys
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from src.data.embedding_cache import file_digest  # noqa: E402
 from src.sweep.run_index import RunIndex  # noqa: E402
 
 SHARD_BYTES = int(15.9 * 2**20)  # under the 16 MiB a returned file may have
@@ -37,8 +38,8 @@ PER_BATCH = 4  # shards per call after the first (meta and 3 shards): under the 
 SMALL = ("metrics.json", "config.yaml", "train.log", ".hydra", "translated/test_ids.txt")
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+# Unpacking compares each run's split.csv with those of the other runs of its pair: each file once.
+sha256 = functools.cache(file_digest)
 
 
 def finished_runs(sweep_dir: Path) -> list[Path]:
@@ -72,6 +73,7 @@ def pack(sweep_dir: Path, staging: Path) -> None:
     staging.mkdir(parents=True, exist_ok=True)
     runs = finished_runs(sweep_dir)
     manifest = {}
+    shards: list[list[tuple[str, bytes]]] = [[]]
     with tarfile.open(staging / "meta.tar.gz", "w:gz") as meta:
         for run in runs:
             rel = run.relative_to(sweep_dir).as_posix()
@@ -79,8 +81,14 @@ def pack(sweep_dir: Path, staging: Path) -> None:
                 if (run / name).exists():
                     meta.add(run / name, arcname=f"{rel}/{name}")
             vectors = np.load(run / "translated" / "test.npy")
+            half = vectors.astype(np.float16)
             manifest[rel] = {"split.csv": sha256(run / "split.csv"), "test.npy": sha256(run / "translated" / "test.npy"),
-                             "float16_max_abs_error": float(np.abs(vectors.astype(np.float16).astype(np.float32) - vectors).max())}
+                             "float16_max_abs_error": float(np.abs(half.astype(np.float32) - vectors).max())}
+            buffer = io.BytesIO()
+            np.save(buffer, half)
+            if shards[-1] and sum(len(b) for _, b in shards[-1]) + buffer.tell() > SHARD_BYTES:
+                shards.append([])
+            shards[-1].append((f"{rel}/test16.npy", buffer.getvalue()))
         for name in ("summary.csv", "multirun.yaml"):
             if (sweep_dir / name).exists():
                 meta.add(sweep_dir / name, arcname=f"_sweep/{name}")
@@ -88,13 +96,6 @@ def pack(sweep_dir: Path, staging: Path) -> None:
         info = tarfile.TarInfo("manifest.json")
         info.size = len(data)
         meta.addfile(info, io.BytesIO(data))
-    shards: list[list[tuple[str, bytes]]] = [[]]
-    for run in runs:
-        buffer = io.BytesIO()
-        np.save(buffer, np.load(run / "translated" / "test.npy").astype(np.float16))
-        if shards[-1] and sum(len(b) for _, b in shards[-1]) + buffer.tell() > SHARD_BYTES:
-            shards.append([])
-        shards[-1].append((f"{run.relative_to(sweep_dir).as_posix()}/test16.npy", buffer.getvalue()))
     for index, members in enumerate(s for s in shards if s):
         with tarfile.open(staging / f"shard{index:03d}.tar", "w") as shard:
             for name, data in members:

@@ -20,20 +20,19 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
     """The real report, read back from the analysis folder's files (so it is reproducible from them)."""
     folder = Path(cfg.report.dir) if cfg.report.get("dir") else Path(analysis_dir) / "report"
     report = from_analysis(analysis_dir)
-    if cfg.report.get("notes"):
-        notes = Path(cfg.report.notes)
-        if not notes.is_file():
-            raise UserError(f"report.notes={notes} is no file: name a Markdown file of the study's notes, or leave it null")
-        report.notes = notes.read_text().strip()
+    notes, destination = cfg.report.get("notes"), cfg.report.get("publish")
     command = f"python analyze.py sweep_dir={shown_path(report.sweep_dir)}"
-    if cfg.report.get("notes"):
-        command += f" report.notes={cfg.report.notes}"
-    if cfg.report.get("publish"):
-        command += f" report.publish={cfg.report.publish}"
+    if notes:
+        if not Path(notes).is_file():
+            raise UserError(f"report.notes={notes} is no file: name a Markdown file of the study's notes, or leave it null")
+        report.notes = Path(notes).read_text().strip()
+        command += f" report.notes={notes}"
+    if destination:
+        command += f" report.publish={destination}"
     rendered = render_report(report, folder, cfg.report.examples_per_pair, analyze_command=command)
     log.info("report written to %s", rendered.html)
-    if cfg.report.get("publish"):
-        published = publish(folder, analysis_dir, report.sweep_dir, Path(cfg.report.publish))
+    if destination:
+        published = publish(folder, analysis_dir, report.sweep_dir, Path(destination))
         log.info("report published to %s", published)
         return RenderedReport(published, published / "index.html", published / "report.md", False)
     return rendered

@@ -5,7 +5,9 @@ same bytes. Also the checked-in studies under results/, opened from disk in head
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote
@@ -14,7 +16,7 @@ import pytest
 
 from src.cli import ROOT
 from src.errors import UserError
-from src.report.publish import HTML_LINK, MARKDOWN_LINK, publish
+from src.report.publish import HTML_LINK, MARKDOWN_LINK, MARKER, publish, published_files
 from tests.report.test_report import ARTIFACTS, open_report
 from tests.tiny_sweep import run_analyze
 
@@ -88,9 +90,56 @@ def test_publishing_copies_what_the_links_reach_and_nothing_else(fake_report, tm
     assert 'href="runs/s/data/a-to-b/linear_seed%3D0_x/metrics.json"' in html and 'href="https://example.org"' in html
     assert '"linear, a-to-b")' in (published / "report.md").read_text()  # titles survive
     first = tree_digest(published)
+    # A file an earlier publish wrote (its marker lists it) that the report no longer links goes.
+    marker = json.loads((published / MARKER).read_text())
     (published / "stale.txt").write_text("from an earlier publish")
+    (published / MARKER).write_text(json.dumps({**marker, "files": marker["files"] + ["stale.txt"]}))
     publish(report, analysis, sweep, published)
     assert tree_digest(published) == first  # same bytes, and nothing left over
+    assert not [p for p in published.parent.iterdir() if p.name != "study"]  # no staging or old copy left
+
+
+def test_publishing_refuses_a_folder_it_did_not_write_and_changes_nothing(fake_report, tmp_path):
+    """Issue 23: publishing above a sweep deleted the sweep; now only a new, empty or earlier
+    publication's folder is written, and a refusal leaves no staging folder behind."""
+    report, analysis, sweep = fake_report
+    above = tmp_path / "P"
+    (above / "sweeps").mkdir(parents=True)
+    shutil.copytree(sweep, above / "sweeps" / "S")
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "thesis.tex").write_text("months of work")
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x")
+    with pytest.raises(UserError, match="holds the sweep folder"):  # the issue's case: the sweep inside it
+        publish(report, analysis, above / "sweeps" / "S", above)
+    cases = [(above, "holds files no earlier publish wrote"), (user, r"holds files no earlier publish wrote \(thesis.tex\)"),
+             (tmp_path, "holds the report folder"), (sweep, "holds the sweep folder"),
+             (a_file, "is a file, not a folder")]
+    for destination, message in cases:
+        before = tree_digest(tmp_path)
+        with pytest.raises(UserError, match=message):
+            publish(report, analysis, sweep, destination)
+        assert tree_digest(tmp_path) == before, destination
+        assert not list(tmp_path.rglob(".*publishing*")), destination
+    # An earlier publication with a file of the user's added to it is refused too: that file is not ours.
+    published = publish(report, analysis, sweep, tmp_path / "results" / "study")
+    (published / "my-notes.md").write_text("keep me")
+    with pytest.raises(UserError, match="my-notes.md"):
+        publish(report, analysis, sweep, published)
+    assert (published / "my-notes.md").read_text() == "keep me"
+    # An empty folder is fine.
+    (tmp_path / "empty").mkdir()
+    assert_self_contained(publish(report, analysis, sweep, tmp_path / "empty"))
+
+
+def test_a_publish_that_fails_part_way_leaves_no_staging_folder(fake_report, tmp_path):
+    report, analysis, sweep = fake_report
+    (report / "report.md").write_text("[x](../tables/gone.csv)")
+    with pytest.raises(UserError, match="does not exist"):
+        publish(report, analysis, sweep, tmp_path / "results" / "study")
+    assert not (tmp_path / "results" / "study").exists()
+    assert list((tmp_path / "results").iterdir()) == []
 
 
 def test_a_link_outside_the_study_or_to_nothing_is_refused_and_leaves_the_old_copy(fake_report, tmp_path):
@@ -134,6 +183,9 @@ def test_analyze_publishes_a_report_that_opens_from_its_new_place(tiny_sweep, br
 @pytest.mark.parametrize("study", STUDIES, ids=lambda p: p.name)
 def test_the_checked_in_study_opens_from_a_checkout_with_every_link_inside_it(study, browser):
     assert_self_contained(study)
+    # Its marker lists every file, so publishing it again replaces exactly the publication.
+    files = {p.relative_to(study).as_posix() for p in study.rglob("*") if p.is_file()}
+    assert published_files(study) == files - {MARKER}
     if (ROOT / ".git").exists():  # every file is one a commit keeps: none under an ignore pattern
         ignored = subprocess.run(["git", "ls-files", "--others", "--ignored", "--exclude-standard", str(study)],
                                  cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()

@@ -3,6 +3,7 @@ failures recorded, interruptions clean."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,6 +159,36 @@ def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_not
     assert f"{damaged} cannot be read" in retrained.stdout + retrained.stderr
     assert metrics(folders[2])["run"]["seed"] == 2 and "was" not in metrics(folders[2])
     assert "3 trained (2 of them already done before this command" in retrained.stdout
+
+
+@pytest.mark.slow
+def test_a_copied_or_moved_sweep_rerun_in_place_keeps_every_finished_run(cli_env, tmp_path):
+    """Issue 23: the run index pointed at the original, so re-running a copy cleared the copy's checkpoints
+    and vectors and made its metrics.json a pointer; re-running a moved sweep retrained its runs. A job's
+    own finished result now comes first; the index is only a cache of what is on disk."""
+    from src.analysis.runs import load_sweep
+
+    args = ["arch=linear,mlp1", "seed=0,1"]
+    first = sweep(args, cli_env, tmp_path, "S")
+    assert first.returncode == 0, first.stderr
+    shutil.copytree(tmp_path / "S", tmp_path / "S_copy")  # as cp -a: files and their mtimes
+    before = tree(tmp_path / "S_copy")
+    again = sweep(args, cli_env, tmp_path, "S_copy")
+    assert again.returncode == 0, again.stderr
+    assert tree(tmp_path / "S_copy") == before
+    assert "4 trained (4 of them already done before this command" in again.stdout
+    for folder in jobs_of(tmp_path / "S_copy").values():
+        assert "reused_from" not in metrics(folder)
+        assert (folder / "checkpoints" / "best.ckpt").exists() and (folder / "translated" / "test.npy").exists()
+    # The original moved away: the copy is whole on its own, and re-running into the moved original
+    # trains nothing and deletes nothing.
+    os.rename(tmp_path / "S", tmp_path / "S_moved")
+    assert len(load_sweep(tmp_path / "S_copy").runs) == 4
+    before = tree(tmp_path / "S_moved")
+    moved = sweep(args, cli_env, tmp_path, "S_moved")
+    assert moved.returncode == 0, moved.stderr
+    assert tree(tmp_path / "S_moved") == before
+    assert "Trainer" not in moved.stderr  # Lightning never started
 
 
 @pytest.mark.slow

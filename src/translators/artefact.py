@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -99,21 +101,32 @@ class Translator:
         """The translator a finished training run kept (its best checkpoint), with its run's facts."""
         run_dir = Path(run_dir)
         metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
-        if not metrics_path.is_file() or not config_path.is_file():
-            raise UserError(f"{run_dir} is not a finished run (it has no metrics.json and config.yaml): "
+        if not metrics_path.is_file():
+            raise UserError(f"{run_dir} is not a finished run (it has no metrics.json): "
                             "point run_dir at a folder python train.py finished")
-        metrics = json.loads(metrics_path.read_text())
-        run = metrics["run"]
-        if run.get("reused_from"):
-            return cls.from_run((run_dir / run["reused_from"]).resolve())
+        try:
+            metrics = json.loads(metrics_path.read_text())
+            run = metrics["run"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+            raise UserError(f"{metrics_path} is damaged ({type(error).__name__}): train the run again") from None
+        # A job that reused an identical run records it as metrics.json's reused_from, relative to the job.
+        if reused := metrics.get("reused_from") or run.get("reused_from"):
+            return cls.from_run(Path(os.path.normpath(run_dir / reused)))
+        if not config_path.is_file():
+            raise UserError(f"{run_dir} is not a finished run (it has no config.yaml): "
+                            "point run_dir at a folder python train.py finished")
         config = OmegaConf.to_container(OmegaConf.load(config_path), resolve=False)
         net_config = dict(config["arch"]["net"])
         checkpoint = run_dir / (run.get("best_checkpoint") or "checkpoints/best.ckpt")
         if not checkpoint.is_file():
             raise UserError(f"{run_dir} has no kept checkpoint ({checkpoint.name} is missing): train the run again")
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
         net = build_net(net_config, run["dims"]["a"], run["dims"]["b"])
-        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+            net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+        except (RuntimeError, OSError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as error:
+            raise UserError(f"{checkpoint} is damaged ({type(error).__name__}: {str(error).splitlines()[0][:160]}): "
+                            "train the run again") from None
         info = {
             "net": net_config,
             "model_a": model_facts(config["model_a"], run["dims"]["a"], run.get("normalized", {}).get("a")),

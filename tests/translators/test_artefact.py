@@ -85,3 +85,29 @@ def test_a_finished_run_exports_the_translator_it_kept_and_loads_without_hydra(c
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["minilm", "use", "linear"]
+
+
+def test_a_reused_run_exports_the_run_it_points_at_and_a_damaged_checkpoint_is_one_line(compose_train, tmp_path):
+    """Issue 23: a job that reused an identical run records the pointer at metrics.json's top level, where
+    from_run now follows it; a truncated best.ckpt is a UserError naming the file, not a torch traceback."""
+    from src.sweep.job import run_job
+
+    overrides = ("model_a=glove", "model_b=use", "dataset.limit=600", "trainer.max_epochs=2")
+    trained, reusing = tmp_path / "trained", tmp_path / "reusing"
+    run_job(compose_train(*overrides, output_dir=trained))
+    run_job(compose_train(*overrides, output_dir=reusing))  # the same run: a pointer, no checkpoint of its own
+    assert "reused_from" in json.loads((reusing / "metrics.json").read_text())
+    assert not (reusing / "checkpoints").exists()
+    vectors = np.random.default_rng(0).normal(size=(5, 50)).astype(np.float32)
+    original = Translator.from_run(trained)
+    through_pointer = Translator.from_run(reusing)
+    assert np.array_equal(through_pointer.translate(vectors), original.translate(vectors))
+    assert through_pointer.info["source"]["run_dir"] == str(trained)
+    checkpoint = trained / "checkpoints" / "best.ckpt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated, as by a full disk
+    for run in (trained, reusing):
+        with pytest.raises(UserError, match=rf"{checkpoint} is damaged .*train the run again"):
+            Translator.from_run(run)
+    (trained / "metrics.json").write_text('{"run": ')
+    with pytest.raises(UserError, match=r"metrics.json is damaged"):
+        Translator.from_run(trained)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ def set_project_env() -> None:
     conf/logger reads ${run_group:} to group a sweep's W&B runs; conf/hydra names each sweep job's
     folder with ${job_folder:}."""
     os.environ.setdefault("EMBTRANS_ROOT", str(ROOT))
+    # A log file on a full disk must not print a traceback per record: the fault itself is reported once,
+    # by the job (failed.json, or one line) and the sweep's summary.
+    logging.raiseExceptions = False
     if not OmegaConf.has_resolver("run_group"):
         OmegaConf.register_new_resolver("run_group", run_group)
     if not OmegaConf.has_resolver("job_folder"):

@@ -64,6 +64,17 @@ def build_trainer(cfg: DictConfig) -> pl.Trainer:
     return trainer
 
 
+def warn_if_underdetermined(cfg: DictConfig, net, n_train: int, out_dim: int) -> None:
+    """Say so when the training split gives fewer target numbers (texts x B's dimension) than the net
+    has weights: a split such as test_fraction=0.9 val_fraction=0.9 leaves a handful of texts."""
+    weights = sum(p.numel() for p in net.parameters())
+    if n_train * out_dim < weights:
+        log.warning(f"the training split has {n_train:,} texts ({n_train:,} x {out_dim} = {n_train * out_dim:,} "
+                    f"target numbers) to fit {weights:,} weights of {cfg.arch.name}: expect it to overfit; raise "
+                    f"dataset.limit or lower dataset.test_fraction ({cfg.dataset.test_fraction}) or "
+                    f"dataset.val_fraction ({cfg.dataset.val_fraction})")
+
+
 def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
@@ -79,6 +90,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     train_pairs, val_pairs, test_pairs = (datamodule.pairs[s] for s in ("train", "val", "test"))
     in_dim, out_dim = datamodule.dims
     net = instantiate(cfg.arch.net, in_dim=in_dim, out_dim=out_dim)
+    warn_if_underdetermined(cfg, net, len(train_pairs), out_dim)
     started_from = {}
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
     objective = cfg.get("objective")

@@ -18,6 +18,7 @@ from src.errors import user_facing
 from src.sweep.orphan_guard import exit_when_orphaned
 from src.sweep.run_files import DamagedFile, read_metrics, reused_run, write_json
 from src.sweep.run_index import RunIndex, run_fingerprint
+from src.sweep.faults import describe_fault
 from src.training import train
 from src.translators.resume import resume_path
 
@@ -71,15 +72,18 @@ def run_job(cfg: DictConfig) -> float:
         return metrics["test/mse"]
     except Exception as error:
         shown = user_facing(error)
-        write_json(output_dir / "failed.json", {
-            "error": type(shown or error).__name__,
-            "message": str(shown or error),
-            "traceback": None if shown else traceback.format_exc(),
-        })
+        try:
+            write_json(output_dir / "failed.json", {
+                "error": type(shown or error).__name__,
+                "message": str(shown or error),
+                "traceback": None if shown else traceback.format_exc(),
+            })
+            details = f"details in {output_dir / 'failed.json'}"
+        except OSError as unwritable:  # the fault itself may be the disk: say so, and let the sweep go on
+            details = f"and failed.json could not be written: {describe_fault(unwritable, output_dir)}"
         if not in_multirun():
             raise
-        log.error("job failed: %s (details in %s)", shown or f"{type(error).__name__}: {error}",
-                  output_dir / "failed.json")
+        log.error("job failed: %s (%s)", shown or describe_fault(error, output_dir), details)
         return math.nan
     finally:
         finish_wandb()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -18,8 +20,12 @@ from src.errors import UserError
 from src.sweep.embed_first import embed_before_jobs
 from src.sweep.orphan_guard import mark_sweep_process
 from src.sweep.run_files import DamagedFile, read_json, read_metrics, reused_run
+from src.sweep import faults
+from src.sweep.faults import describe_fault
 
 log = logging.getLogger(__name__)
+
+SWEEP_LOCK = ".sweep.lock"  # held by the sweep running into the folder
 
 
 def job_row(sweep_dir: Path, job_dir: Path) -> dict:
@@ -53,19 +59,42 @@ def job_row(sweep_dir: Path, job_dir: Path) -> dict:
     }
 
 
-def job_table(sweep_dir: Path) -> pd.DataFrame:
+def job_table(sweep_dir: Path, ended: bool = False) -> pd.DataFrame:
+    """A row per job folder. With ``ended`` (the sweep finished, nothing of it runs any more), a job that
+    left no result and no failure record failed without a word: it is listed as failed, with the reason
+    its folder cannot be written when that is it (a full disk, a read-only folder)."""
     sweep_dir = Path(sweep_dir)
-    return pd.DataFrame([job_row(sweep_dir, overrides.parent.parent)
-                         for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))])
+    rows = [job_row(sweep_dir, overrides.parent.parent) for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))]
+    for row in rows if ended else ():
+        if row["status"] == "unfinished":
+            fault = write_fault(sweep_dir / row["job"])
+            row.update(status="failed", note=f"no metrics.json: {fault}" if fault else
+                       "no metrics.json and no failed.json: the job ended without a result")
+    return pd.DataFrame(rows)
 
 
-def print_summary(sweep_dir: Path, since: float | None = None) -> dict[str, int]:
+def write_fault(folder: Path) -> str | None:
+    """Why nothing can be written into ``folder`` (the OS's words and the path), or None if it can."""
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        probe.write_bytes(b"probe")
+        probe.unlink()
+        return None
+    except OSError as error:
+        probe.unlink(missing_ok=True)
+        return describe_fault(error, folder)
+
+
+def print_summary(sweep_dir: Path, since: float | None = None, ended: bool = False) -> dict[str, int]:
     """Print the job table, save it as summary.csv, and return the count of jobs per status. With
     ``since`` (when this command started), also say how many finished jobs were done before it."""
-    table = job_table(sweep_dir)
+    table = job_table(sweep_dir, ended)
     if table.empty:
         return {}
-    table.to_csv(sweep_dir / "summary.csv", index=False)
+    try:
+        table.to_csv(sweep_dir / "summary.csv", index=False)
+    except OSError as error:
+        print(f"summary.csv could not be written: {describe_fault(error, sweep_dir / 'summary.csv')}", file=sys.stderr)
     counts = table["status"].value_counts().to_dict()
     with pd.option_context("display.width", 200, "display.max_colwidth", 100, "display.max_rows", 500):
         print(table.drop(columns=[c for c in ("note",) if table[c].eq("").all()]).to_string(index=False))
@@ -94,6 +123,7 @@ class SweepSummary(Callback):
     sweep_dir: Path | None = None
     started: float | None = None
     embedding_seconds: float = 0.0  # of the embeddings computed before the jobs
+    lock: FileLock | None = None  # on the sweep folder, while this sweep runs
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         SweepSummary.sweep_dir, SweepSummary.started = Path(config.hydra.sweep.dir), time.time()
@@ -101,6 +131,7 @@ class SweepSummary(Callback):
         signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # SIGTERM then stops the workers as Ctrl-C does
         try:
             check(config, TRAIN_RULES)  # values common to every job; swept ones are checked in each job
+            hold_sweep_folder(SweepSummary.sweep_dir)
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
@@ -114,12 +145,34 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        counts = print_summary(sweep_dir, SweepSummary.started)
+        counts = print_summary(sweep_dir, SweepSummary.started, ended=True)
         failed = counts.get("failed", 0) + counts.get("damaged", 0)
+        for fault in dict.fromkeys(faults.recorded):  # each distinct fault once
+            print(f"error: the sweep could not write its files: {fault}", file=sys.stderr)
         if failed:
             print(f"{failed} job(s) failed: the table's note (and each failed.json) says why; re-running the "
                   "same command retries only them", file=sys.stderr)
+        elif faults.recorded:
+            print("the sweep stopped before all its jobs ran: once the folder can be written, re-running the "
+                  "same command runs only what is missing", file=sys.stderr)
+        if failed or faults.recorded:
             sys.exit(1)
+
+
+def hold_sweep_folder(sweep_dir: Path) -> None:
+    """Lock the sweep folder for this command's lifetime: a second sweep into it at once would list the
+    other's jobs as its own and overwrite its multirun.yaml. Refused in one line (a UserError)."""
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(sweep_dir / SWEEP_LOCK))
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise UserError(f"another sweep is running into {sweep_dir} now: wait until it ends, or give this one "
+                        "its own hydra.sweep.dir") from None
+    except OSError as error:
+        raise UserError(f"the sweep folder cannot be written: {describe_fault(error, sweep_dir)}; free space, "
+                        "make it writable, or choose another hydra.sweep.dir") from None
+    SweepSummary.lock = lock  # held until this process exits
 
 
 class SweepInterrupted(KeyboardInterrupt):

@@ -552,3 +552,92 @@ def test_the_cut_skips_only_what_would_train_and_lifting_it_trains_only_what_was
     status = pd.read_csv(tmp_path / "study" / "summary.csv").set_index("job")["status"]
     assert (status == "trained").all(), status
     assert metrics(job(tmp_path / "study", "mlp1-x2_seed=1"))["run"]["seconds"] == trained_before  # not retrained
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs to fill (a full disk, for real); skipped where this process may not mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(mount)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({made.stderr.strip()}): the full-disk test needs root")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk, leave_kib):
+    """Fill ``disk`` up to ``leave_kib`` KiB of free space with one file; return it."""
+    free = shutil.disk_usage(disk).free
+    filler = disk / "filler"
+    with open(filler, "wb") as handle:
+        handle.write(b"\0" * max(0, free - leave_kib * 1024))
+    return filler
+
+
+@pytest.mark.slow
+def test_a_full_disk_ends_the_sweep_with_its_summary_and_one_line_per_fault(cli_env, tmp_path, small_disk):
+    """Issue 23: a full disk ended the sweep in a 19-line Hydra traceback with no summary table."""
+    finished = sweep(["arch=linear", "seed=0,1"], cli_env, tmp_path, small_disk.name)  # on tmp_path/disk
+    assert finished.returncode == 0, finished.stderr
+    before = tree(small_disk)
+    filler = fill(small_disk, leave_kib=60)  # room for Hydra's small files, not for checkpoints and vectors
+    full = sweep(["arch=linear,mlp1", "seed=0,1"], cli_env, tmp_path, small_disk.name)
+    assert full.returncode == 1 and "Traceback" not in full.stderr, full.stderr
+    assert "No space left on device" in full.stdout + full.stderr
+    summary_rows = [line for line in full.stdout.splitlines() if line.strip().startswith("rotten_tomatoes/glove-to-use/")]
+    assert len(summary_rows) == 4, full.stdout
+    assert sum("linear-x1" in row and " trained " in row for row in summary_rows) == 2  # kept as they were
+    for row in summary_rows:
+        if "mlp1-x1" in row:  # each listed with its cause (from failed.json, or the folder's own write fault)
+            assert " failed " in row and "No space left on device" in row, row
+    assert all(tree(small_disk).get(path) == mtime for path, mtime in before.items()
+               if path.parts[-1] in ("metrics.json", "best.ckpt"))
+    # Once there is room again, the same command trains only what is missing.
+    filler.unlink()
+    again = sweep(["arch=linear,mlp1", "seed=0,1"], cli_env, tmp_path, small_disk.name)
+    assert again.returncode == 0, again.stderr
+    assert "4 trained (2 of them already done before this command" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_read_only_sweep_folder_is_one_line(cli_env, tmp_path):
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M,ro", "tmpfs", str(read_only)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here: the test needs root")
+    try:
+        result = sweep(["arch=linear"], cli_env, tmp_path, "ro/S")
+    finally:
+        subprocess.run(["umount", "-l", str(read_only)], check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: the sweep folder cannot be written: Read-only file system ({read_only / 'S'}); "
+                      "free space, make it writable, or choose another hydra.sweep.dir"]
+
+
+@pytest.mark.slow
+def test_a_second_sweep_into_a_running_sweeps_folder_is_refused(cli_env, tmp_path):
+    """Issue 23: two sweeps into one folder at once each listed the other's jobs as their own."""
+    process, workers = start_sweep(cli_env, tmp_path, quick_job_done)
+    try:
+        second = sweep(["arch=mlp1", "seed=7"], cli_env, tmp_path, "killed")
+        assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
+        assert f"error: another sweep is running into {tmp_path / 'killed'} now" in second.stderr
+        assert not list((tmp_path / "killed").rglob("mlp1-x1_*"))  # it started nothing
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert_all_gone(workers)
+
+
+def test_a_split_that_leaves_too_few_training_texts_is_said_with_its_numbers(compose_train, caplog):
+    from src.training import train
+
+    cfg = compose_train("model_a=glove", "model_b=use", "dataset.limit=600", "dataset.test_fraction=0.9",
+                        "dataset.val_fraction=0.9", "trainer.max_epochs=1")
+    with caplog.at_level("WARNING", logger="src.training"):
+        train(cfg)
+    warned = [r.getMessage() for r in caplog.records if "training split" in r.getMessage()]
+    assert len(warned) == 1 and "8 texts (8 x 512 = 4,096 target numbers) to fit 26,112 weights of linear" in warned[0]

@@ -32,6 +32,11 @@ def print_summary(analysis, wandb_dir: str | None = None) -> None:
         print(f"left out {len(analysis.sweep.left_out)} job(s):")
         for line in analysis.sweep.left_out:
             print(f"  {line}")
+    notes = analysis.tables.get("seeds_left_out", pd.DataFrame(columns=["note"]))["note"]
+    if len(notes):
+        print(f"{len(notes)} comparison(s) left runs out (each is made at the seeds both sides have):")
+        for note in notes:
+            print(f"  {note}")
     if analysis.sweep.skipped:
         cut = sum(": cut: " in line for line in analysis.sweep.skipped)
         why = [f"{n} {reason}" for n, reason in ((len(analysis.sweep.skipped) - cut, "with the same model as A and B"),

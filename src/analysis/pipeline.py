@@ -361,6 +361,8 @@ def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -
 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
     analysis.tables = build_tables(analysis.results, analysis.items, Settings(**cfg.intervals))
+    for note in analysis.tables["seeds_left_out"]["note"]:
+        log.warning("left out of a comparison: %s", note)
     write_tables(analysis.tables, analysis.output_dir / "tables")
     figures.mse_vs_width(analysis.tables["translators"], analysis.results)
     figures.retention(analysis.tables["translators"])  # adds to figures.written, which analysis.figures is
@@ -371,6 +373,8 @@ def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
         "sweep_dir": str(analysis.sweep.sweep_dir),
         "left_out": analysis.sweep.left_out,
         "skipped": analysis.sweep.skipped,
+        # comparisons made at the seeds both sides have: what each left out (tables/seeds_left_out.csv)
+        "seeds_left_out": analysis.tables["seeds_left_out"]["note"].tolist(),
         "chroma_dir": str(cfg.chroma_dir),
         "collections": sorted(set(analysis.collections)),
         "references": analysis.references,

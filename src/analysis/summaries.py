@@ -5,7 +5,9 @@ Runs that differ only by seed are one translator (their ``translator`` label is 
 tells them apart). For every metric of the registry it gives the mean over seeds, their standard
 deviation and a t interval over seeds; metrics that are means over test texts or queries also get
 a bootstrap interval over those items (seeds averaged), and comparisons are paired bootstraps over
-the same items and seeds (src/stats/intervals.py).
+the same items and seeds (src/stats/intervals.py). Translators with different seeds (a run interrupted,
+damaged or deleted) are compared at the seeds both have, matched by value (src/analysis/seeds.py), and
+what that leaves out is listed (seeds_left_out_table).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
+from src.analysis.seeds import SeedMatch, Seeds, ordered
 from src.metrics.registry import Metric, aggregated, metric_of, present, ranking_metric
 from src.stats.intervals import Interval, bootstrap, compare, seed_interval, seed_std
 
@@ -34,12 +37,20 @@ class Items:
     translators: dict[tuple[PairId, TranslatorId], dict[str, np.ndarray]] = field(default_factory=dict)
     references: dict[PairId, dict[str, np.ndarray]] = field(default_factory=dict)
 
-    def stacked(self, pid: PairId, label: str, name: str) -> np.ndarray | None:
-        """(n_seeds, n_items) of one translator's per-item values, seeds in ascending order."""
-        runs = sorted(((tid, arrays) for (p, tid), arrays in self.translators.items() if p == pid and tid.label == label),
-                      key=lambda run: (run[0].seed is None, run[0].seed or 0))
-        rows = [arrays[name] for _, arrays in runs if name in arrays]
-        if not rows or len(rows) < len(runs) or len({len(row) for row in rows}) > 1:
+    def runs_of(self, pid: PairId, label: str) -> dict[int | None, dict[str, np.ndarray]]:
+        """One translator's runs on one pair, by seed (None: a closed-form fit's one run)."""
+        return {tid.seed: arrays for (p, tid), arrays in self.translators.items() if p == pid and tid.label == label}
+
+    def seeds_of(self, pid: PairId, label: str) -> Seeds:
+        return ordered(self.runs_of(pid, label))
+
+    def stacked(self, pid: PairId, label: str, name: str, seeds: Seeds | None = None) -> np.ndarray | None:
+        """(n_seeds, n_items) of one translator's per-item values: row i is seeds[i] (default: every seed it
+        has, ascending). None when a run at one of those seeds is missing or lacks the values."""
+        runs = self.runs_of(pid, label)
+        seeds = ordered(runs) if seeds is None else seeds
+        rows = [runs[seed][name] for seed in seeds if name in runs.get(seed, {})]
+        if not rows or len(rows) < len(seeds) or len({len(row) for row in rows}) > 1:
             return None
         return np.vstack(rows)
 
@@ -54,11 +65,12 @@ class Settings:
 # -- what each metric is made of ------------------------------------------------------------------------------------
 
 def metric_inputs(metric: Metric, column: str, items: Items, pid: PairId, label: str,
-                  prefix: str = "") -> dict[str, np.ndarray] | None:
-    """The per-item arrays one translator's metric is computed from, named prefix + role."""
+                  prefix: str = "", seeds: Seeds | None = None) -> dict[str, np.ndarray] | None:
+    """The per-item arrays one translator's metric is computed from, named prefix + role; its own rows at
+    ``seeds`` (default: all its seeds). The references and least squares have one row: the same for every seed."""
     k = metric.k_of(column)
     base = metric.at(k, metric.base) if metric.base else column
-    own = items.stacked(pid, label, base)
+    own = items.stacked(pid, label, base, seeds)
     if own is None:
         return None
     arrays = {prefix + "x": own}
@@ -126,12 +138,13 @@ def aggregate_table(translators: pd.DataFrame, results: pd.DataFrame, items: Ite
                     settings: Settings = Settings()) -> pd.DataFrame:
     """Per translator, each comparable metric over pairs (each pair's seed mean counts once): mean, std,
     min and max over pairs, and a 95 % interval of the mean: a bootstrap over every pair's test items
-    and seeds for per-item metrics, a t interval over seeds (of the mean over pairs) for the others."""
+    and seeds for per-item metrics, a t interval over seeds (of the mean over pairs) for the others.
+    ``seeds`` is the most seeds it has on a pair, ``seeds_fewest`` the fewest (they differ when a run is missing)."""
     metrics = aggregated(translators.columns)
     rows = []
     for label, group in translators.groupby("translator", sort=False):
         row = {"translator": label, "kind": group["kind"].iloc[0], "pairs": len(group),
-               "seeds": int(group["seeds"].max())}
+               "seeds": int(group["seeds"].max()), "seeds_fewest": int(group["seeds"].min())}
         runs = results[results["translator"] == label]
         for metric, column in metrics:
             values = pd.to_numeric(group[column], errors="coerce")
@@ -145,14 +158,18 @@ def aggregate_table(translators: pd.DataFrame, results: pd.DataFrame, items: Ite
 
 def over_pairs(metric: Metric, column: str, group: pd.DataFrame, runs: pd.DataFrame, items: Items,
                settings: Settings) -> Interval:
-    if metric.items:
+    if metric.items:  # each pair is resampled over its own items and seeds: pairs need not share seeds
         strata = [metric_inputs(metric, column, items, PairId(d, a, b), label)
                   for d, a, b, label in group[["dataset", "model_a", "model_b", "translator"]].itertuples(index=False)]
         if all(strata):
             return bootstrap(strata, statistic_of(metric), replicates=settings.replicates, seed=settings.seed,
                              level=settings.level)
-    if "seed" in runs and runs["seed"].notna().all() and runs.groupby("pair")["seed"].apply(frozenset).nunique() == 1:
-        per_seed = runs.groupby("seed")[column].mean()  # the same seeds on every pair: mean over pairs per seed
+    if "seed" in runs and len(runs) and runs["seed"].notna().all():
+        # The mean over pairs per seed needs that seed on every pair: the seeds they all have (a pair with a
+        # seed missing would otherwise pull that seed's mean towards the other pairs).
+        by_pair = runs.groupby(["dataset", "pair"])["seed"].apply(frozenset)
+        on_every_pair = frozenset.intersection(*by_pair)
+        per_seed = runs[runs["seed"].isin(on_every_pair)].groupby("seed")[column].mean()
         return seed_interval(per_seed.to_numpy(dtype=float), settings.level)
     return Interval(math.nan, math.nan, math.nan)
 
@@ -219,20 +236,62 @@ def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric
     return test_means[trained["translator"].unique()].idxmax(), f"highest test {metric}"
 
 
-def strata_of(question: Question, metric: Metric, column: str, translators: pd.DataFrame,
-              items: Items) -> list[tuple[str, dict]]:
-    """(scope, arrays) per pair both sides were measured on: first's arrays as a., second's as b."""
+@dataclass(frozen=True)
+class Pairing:
+    """One pair a question is asked on: first's pair, second's (the reverse one for directions), the scope the
+    comparisons table names it by, and the seeds the two are compared at there."""
+
+    first: PairId
+    second: PairId
+    scope: str
+    seeds: SeedMatch
+
+    @property
+    def note(self) -> str:
+        """What the comparison on this pair leaves out; "" when nothing."""
+        # a directions question's sides already name their pairs ("linear on a → b"); others need the pair
+        return self.seeds.note("" if self.first != self.second else self.scope)
+
+
+def pairings(question: Question, translators: pd.DataFrame, items: Items) -> list[Pairing]:
+    """The pairs a question concerns, with the seeds each side has there (from the per-item scores): every pair
+    either translator was measured on; for directions, each pair first was measured on both ways, once, in the
+    A → B order it sorts first in. Pairs without per-item scores of either side have nothing to compare."""
+    def measured(label):
+        rows = translators[translators["translator"] == label]
+        return [PairId(d, a, b) for d, a, b in rows[["dataset", "model_a", "model_b"]].itertuples(index=False)]
+
+    if question.directions:
+        both_ways = set(measured(question.second))
+        wanted = [(pid, pid.reversed()) for pid in measured(question.first)
+                  if (pid.model_a, pid.model_b) <= (pid.model_b, pid.model_a) and pid.reversed() in both_ways]
+    else:
+        wanted = [(pid, pid) for pid in dict.fromkeys(measured(question.first) + measured(question.second))]
     found = []
-    rows = translators[translators["translator"] == question.first]
-    for d, a, b in rows[["dataset", "model_a", "model_b"]].itertuples(index=False):
-        pid = PairId(d, a, b)
-        other = pid.reversed() if question.directions else pid
-        if question.directions and (a, b) > (b, a):
-            continue  # each unordered pair once, in the A → B order it sorts first in
-        first = metric_inputs(metric, column, items, pid, question.first, "a.")
-        second = metric_inputs(metric, column, items, other, question.second, "b.")
+    for pid, other in wanted:
+        first, second = items.seeds_of(pid, question.first), items.seeds_of(other, question.second)
+        if not (first or second):
+            continue
+        names = ((f"{question.first} on {pid.title}", f"{question.second} on {other.title}") if question.directions
+                 else (question.first, question.second))
+        scope = pid.title + (f" vs {other.title}" if question.directions else "")
+        found.append(Pairing(pid, other, scope, SeedMatch(*names, first, second)))
+    return found
+
+
+def strata_of(metric: Metric, column: str, question: Question, pairs: list[Pairing],
+              items: Items) -> list[tuple[Pairing, dict]]:
+    """(pairing, arrays) per pair the question can be answered on: first's arrays as a., second's as b., each
+    at the seeds both have, in the same order, so row i of every array is one seed."""
+    found = []
+    for pairing in pairs:
+        if not pairing.seeds.compared:
+            continue
+        first = metric_inputs(metric, column, items, pairing.first, question.first, "a.", pairing.seeds.rows("first"))
+        second = metric_inputs(metric, column, items, pairing.second, question.second, "b.",
+                               pairing.seeds.rows("second"))
         if first and second and len({v.shape[-1] for v in (*first.values(), *second.values())}) == 1:
-            found.append((f"{pid.title}" + (f" vs {other.title}" if question.directions else ""), first | second))
+            found.append((pairing, first | second))
     return found
 
 
@@ -247,37 +306,48 @@ def difference_of(metric: Metric) -> Callable:
 def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings = Settings()) -> pd.DataFrame:
     """One row per question, metric and scope ("all pairs", then each pair): the effect (first minus
     second; relative change for MSE), its paired-bootstrap interval over test items and seeds, and
-    whether first is better, worse, or not clearly different."""
+    whether first is better, worse, or not clearly different. Two translators are compared at the seeds
+    both have (``seeds``: how many, ``seed_list``: which), never by position; a pair where they share none
+    is left out, and ``seeds_left_out`` says what was (seeds_left_out_table lists it per pair)."""
     metric_columns = [c for c in (ranking_metric(translators.columns), "test_mse") if c and c in translators]
     rows = []
     for question in questions(translators):
+        pairs = pairings(question, translators, items)
         for column in metric_columns:
             metric = metric_of(column)
             if question.directions and metric.column == "test_mse":
                 continue  # raw MSE depends on B's scale: not comparable between directions
-            strata = strata_of(question, metric, column, translators, items)
+            strata = strata_of(metric, column, question, pairs, items)
             if not strata:
                 continue
             statistic = difference_of(metric)
-            seeds = max(np.atleast_2d(v).shape[0] for _, arrays in strata for v in arrays.values())
             if not question.directions:  # a pooled "A → B minus B → A" over different pairs would mean nothing
                 overall = compare([arrays for _, arrays in strata], statistic, replicates=settings.replicates,
                                   seed=settings.seed, level=settings.level)
-                rows.append(comparison_row(question, column, metric, "all pairs", len(strata), seeds, overall))
-            for scope, arrays in strata if len(strata) > 1 or question.directions else []:
-                rows.append(comparison_row(question, column, metric, scope, 1, seeds,
+                rows.append(comparison_row(question, column, metric, "all pairs", [p for p, _ in strata], overall,
+                                           "; ".join(p.note for p in pairs if p.note)))
+            for pairing, arrays in strata if len(strata) > 1 or question.directions else []:
+                rows.append(comparison_row(question, column, metric, pairing.scope, [pairing],
                                            compare([arrays], statistic, replicates=settings.replicates,
-                                                   seed=settings.seed, level=settings.level)))
+                                                   seed=settings.seed, level=settings.level), pairing.note))
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "directions", "metric", "effect_kind", "scope", "pairs", "seeds",
                       "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
-                      "sign_p_value", "method"]
+                      "sign_p_value", "method", "seed_list", "seeds_left_out"]
 
 
-def comparison_row(question: Question, column: str, metric: Metric, scope: str, pairs: int, seeds: int,
-                   comparison) -> dict:
+def seed_list(pairs: list[Pairing]) -> str:
+    """The seeds compared: "0 1", or per pair when pairs differ ("a → b: 0 1; b → a: 1")."""
+    lists = {p.scope: " ".join(str(s) for s in p.seeds.shared) for p in pairs}
+    if len(set(lists.values())) == 1:
+        return next(iter(lists.values()))
+    return "; ".join(f"{scope}: {seeds}" for scope, seeds in lists.items())
+
+
+def comparison_row(question: Question, column: str, metric: Metric, scope: str, pairs: list[Pairing],
+                   comparison, left_out: str) -> dict:
     effect = comparison.difference
     better = {"higher": metric.higher_is_better, "lower": not metric.higher_is_better}.get(comparison.verdict)
     first_wins, second_wins = ((comparison.strata_higher, comparison.strata_lower) if metric.higher_is_better
@@ -285,8 +355,34 @@ def comparison_row(question: Question, column: str, metric: Metric, scope: str, 
     return {"family": question.family, "first": question.first, "second": question.second,
             "first_chosen_by": question.chosen_by, "directions": question.directions, "metric": column,
             "effect_kind": "difference" if metric.higher_is_better else "relative change",
-            "scope": scope, "pairs": pairs, "seeds": seeds, "effect": effect.estimate, "low": effect.low,
+            "scope": scope, "pairs": len(pairs),
+            # the fewest seeds any pair's comparison rests on: what every pair's part of the claim has
+            "seeds": min(p.seeds.count for p in pairs), "effect": effect.estimate, "low": effect.low,
             "high": effect.high,
             "verdict": "no clear difference" if better is None else ("better" if better else "worse"),
             "first_better": better, "pairs_first_better": first_wins, "pairs_second_better": second_wins,
-            "sign_p_value": comparison.sign_p_value, "method": f"paired {effect.method}"}
+            "sign_p_value": comparison.sign_p_value, "method": f"paired {effect.method}",
+            "seed_list": seed_list(pairs), "seeds_left_out": left_out}
+
+
+LEFT_OUT_COLUMNS = ["family", "first", "second", "directions", "dataset", "scope", "first_seeds", "second_seeds",
+                    "shared", "compared", "note"]
+
+
+def seeds_left_out_table(translators: pd.DataFrame, items: Items) -> pd.DataFrame:
+    """One row per question and pair whose comparison leaves runs out: seeds only one side has, or the whole
+    pair when the two share no seed (``compared`` false: no comparison drawn there). ``note`` says it in words."""
+    def listed(seeds):
+        return " ".join("closed form" if s is None else str(s) for s in seeds)
+
+    rows = []
+    for question in questions(translators):
+        for pairing in pairings(question, translators, items):
+            if pairing.note:
+                rows.append({"family": question.family, "first": question.first, "second": question.second,
+                             "directions": question.directions, "dataset": pairing.first.dataset,
+                             "scope": pairing.scope, "first_seeds": listed(pairing.seeds.first_seeds),
+                             "second_seeds": listed(pairing.seeds.second_seeds),
+                             "shared": listed(pairing.seeds.shared), "compared": pairing.seeds.compared,
+                             "note": pairing.note})
+    return pd.DataFrame(rows, columns=LEFT_OUT_COLUMNS)

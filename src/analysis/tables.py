@@ -2,8 +2,9 @@
 
 Per-run tables (mse, knn, cka, matching, retrieval) keep one row per translator, seed and pair; the
 summaries (translators, aggregate, comparisons) group the seeds of one translator and carry the
-intervals. Which metric columns each holds comes from the metric registry (src/metrics/registry.py),
-so every k the analysis ran with gets its columns.
+intervals; seeds_left_out lists the runs a comparison left out because the other side lacks their seed.
+Which metric columns each holds comes from the metric registry (src/metrics/registry.py), so every k
+the analysis ran with gets its columns.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pandas as pd
 
 from src.analysis.files import write_if_changed
 from src.analysis.identifiers import CLOSED_FORM
-from src.analysis.summaries import Items, Settings, aggregate_table, comparison_table, translator_table
+from src.analysis.summaries import (Items, Settings, aggregate_table, comparison_table, seeds_left_out_table,
+                                    translator_table)
 from src.metrics.registry import aggregated, present
 
 ID = ["dataset", "pair", "translator", "seed", "kind"]
@@ -55,6 +57,7 @@ def build_tables(results: pd.DataFrame, items: Items | None = None, settings: Se
     tables["translators"] = translators
     tables["aggregate"] = aggregate_table(translators, results, items or Items(), settings)
     tables["comparisons"] = comparison_table(translators, items or Items(), settings)
+    tables["seeds_left_out"] = seeds_left_out_table(translators, items or Items())
     return tables
 
 

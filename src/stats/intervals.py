@@ -121,7 +121,9 @@ def _prepare_stratum(index: int, stratum: Mapping[str, np.ndarray]) -> _Stratum 
         raise ValueError(f"stratum {index}: arrays must share their items (n_items), got {shapes}")
     seed_counts = {array.shape[0] for array in arrays.values() if array.shape[0] > 1}
     if len(seed_counts) > 1:
-        raise ValueError(f"stratum {index}: multi-seed arrays must have the same number of seeds, got {shapes}")
+        # Row i of every array is one seed, so arrays with different seeds cannot be paired by position.
+        raise ValueError(f"stratum {index}: multi-seed arrays must have the same number of seeds, got {shapes}: "
+                         "align them by seed first (row i of every array the same seed), keeping the seeds all share")
     rows = np.concatenate(list(arrays.values()), axis=0)
     rows = rows[:, ~np.isnan(rows).any(axis=0)]
     if rows.shape[1] == 0:
@@ -252,9 +254,11 @@ def bootstrap(
     """Percentile bootstrap of `statistic`, averaged over strata (model pairs), resampling each stratum's items
     and, with `resample_seeds`, its seeds, the same way for all of the stratum's arrays (a paired bootstrap).
 
-    Each stratum maps names to (n_seeds, n_items) or (n_items,) arrays. `statistic` maps each name to its
-    per-replicate means, (B,), and returns (B,) values. Items that are NaN in any array of a stratum are dropped
-    from all of them; strata left empty are skipped. Replicates with a non-finite value are dropped.
+    Each stratum maps names to (n_seeds, n_items) or (n_items,) arrays; row i of every multi-seed array of a
+    stratum must be the same seed (the caller aligns them), and a one-row array counts for every seed (a
+    deterministic fit, or a reference). `statistic` maps each name to its per-replicate means, (B,), and returns
+    (B,) values. Items that are NaN in any array of a stratum are dropped from all of them; strata left empty are
+    skipped. Replicates with a non-finite value are dropped.
     """
     _check_level(level)
     if replicates < 1:

@@ -12,6 +12,7 @@ from src.errors import UserError
 from src.report.inputs import from_analysis
 from src.report.publish import publish
 from src.report.render import RenderedReport, render_report
+from src.report.trusted_html import raw_html
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
     if notes:
         if not Path(notes).is_file():
             raise UserError(f"report.notes={notes} is no file: name a Markdown file of the study's notes, or leave it null")
-        report.notes = Path(notes).read_text().strip()
+        report.notes = read_notes(Path(notes))
         command += f" report.notes={notes}"
     if destination:
         command += f" report.publish={destination}"
@@ -36,6 +37,16 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
         log.info("report published to %s", published)
         return RenderedReport(published, published / "index.html", published / "report.md", False)
     return rendered
+
+
+def read_notes(path: Path) -> str:
+    """The study's notes: Markdown without raw HTML, which index.html would show as text (it renders no
+    HTML but its own) while a blog engine rendered it from report.md: refused, so both read the same."""
+    text = path.read_text().strip()
+    if found := raw_html(text):
+        raise UserError(f"report.notes={path} holds raw HTML ({found[0][:60]!r}): the notes are Markdown, and "
+                        "the report shows no HTML but its own; write it as Markdown (in `code` to show a tag)")
+    return text
 
 
 def shown_path(path: Path) -> str:

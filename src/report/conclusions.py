@@ -15,6 +15,7 @@ import pandas as pd
 from src.analysis.identifiers import CLOSED_FORM, TRAINED
 from src.metrics.registry import metric_of, ranking_metric, title_of
 from src.report.content import Markdown
+from src.report.markup import escape_markdown
 from src.report.sections import ReportSections
 
 FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
@@ -41,13 +42,14 @@ def best_overall(sections: ReportSections) -> Markdown | None:
     best = aggregate.loc[aggregate[f"{column}_mean"].idxmax()]
     value = sections.sources.aggregated(best.to_dict(), column)
     seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
-    text = (f"Averaged over {len(sections.pairs)} pair(s){seeds}, **{best['translator']}** has the highest "
-            f"{title_of(column)}: {value}")
+    text = (f"Averaged over {len(sections.pairs)} pair(s){seeds}, **{escape_markdown(best['translator'])}** has "
+            f"the highest {title_of(column)}: {value}")
     others = aggregate[aggregate["kind"] != best["kind"]]
     if len(others):
         runner = others.loc[others[f"{column}_mean"].idxmax()]
         kind = "closed-form map" if runner["kind"] == CLOSED_FORM else "trained translator"
-        text += f"; the best {kind}, {runner['translator']}, reaches {sections.sources.aggregated(runner.to_dict(), column)}"
+        text += (f"; the best {kind}, {escape_markdown(runner['translator'])}, reaches "
+                 f"{sections.sources.aggregated(runner.to_dict(), column)}")
     return Markdown(text + " (mean ± standard deviation over pairs [95 % interval]).")
 
 
@@ -80,6 +82,10 @@ def support(row: dict) -> str:
     """What the interval rests on, and how many pairs agree."""
     seeds = f" and {int(row['seeds'])} seeds" if int(row["seeds"]) > 1 else ""
     text = f"paired bootstrap over the same test items{seeds}"
+    # Compared at the seeds both sides have (a run missing on one side): say which, and where the rest is listed.
+    if isinstance(row.get("seeds_left_out"), str) and row["seeds_left_out"]:
+        text += (f", at seed(s) {escape_markdown(row['seed_list'])} only, those both were run at "
+                 "(section 1 lists what was left out)")
     pairs = int(row["pairs"])
     if pairs > 1 and not row["directions"]:
         text += f"; better in {int(row['pairs_first_better'])} of {pairs} pairs"
@@ -87,10 +93,11 @@ def support(row: dict) -> str:
 
 
 def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
-    first, second = f"**{row['first']}**", f"**{row['second']}**"
+    # Labels and pair titles come from the sweep's configs (a swept value is part of a label): text only.
+    first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
     verdict = row["verdict"]
     if row["directions"]:
-        forward, backward = row["scope"].split(" vs ")
+        forward, backward = (escape_markdown(pair) for pair in row["scope"].split(" vs "))
         subject = f"For {first}, {forward} against {backward}"
         if verdict == "no clear difference":
             claim = f"{subject}: no clear difference between the two directions"
@@ -105,8 +112,10 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         claim = f"No clear difference between {first} and {second}"
     lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
     direction = " (lower is better)" if lower_better else ""
-    chosen = f" ({row['first']} is the trained translator with the {row['first_chosen_by']})" \
-        if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"] else ""
+    chosen = ""
+    if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"]:
+        chosen = (f" ({escape_markdown(row['first'])} is the trained translator with the "
+                  f"{escape_markdown(row['first_chosen_by'])})")
     return Markdown(f"{claim} on {title_of(row['metric'])}{direction}: {effect_text(sections, row)}; "
                     f"{support(row)}{chosen}.")
 
@@ -132,7 +141,8 @@ def neighbourhoods(sections: ReportSections) -> Markdown | None:
         relation = "clearly below"
     else:
         relation = "not clearly different from"
-    return Markdown(f"Neighbourhoods: for the best translator by Jaccard@{k} ({best['translator']}), each text's "
+    label = escape_markdown(best["translator"])
+    return Markdown(f"Neighbourhoods: for the best translator by Jaccard@{k} ({label}), each text's "
                     f"{k} nearest neighbours and its native B ones have a Jaccard index (shared over either) of "
                     f"{sections.sources.aggregated(best.to_dict(), column)}, {relation} raw A's {raw} "
                     f"(chance: {chance}).")

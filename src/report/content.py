@@ -17,7 +17,8 @@ import pandas as pd
 
 from src.analysis.identifiers import file_name
 from src.report.inputs import ReportInput
-from src.report.values import Value, ValueMaker, escape_markdown, formatted, relative_href
+from src.report.markup import escape_markdown
+from src.report.values import Value, ValueMaker, formatted, relative_href
 
 
 class Markdown(str):

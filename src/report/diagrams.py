@@ -10,6 +10,7 @@ import functools
 import math
 from pathlib import Path
 
+from matplotlib import cbook
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
@@ -97,9 +98,16 @@ def parameter_count(module: nn.Module) -> int:
 @functools.lru_cache(maxsize=4096)
 def text_width(text: str, size: float, weight: str = "normal") -> float:
     """Inches, from the font's advance widths (mathtext between paired $ signs, as matplotlib reads it)."""
-    ismath = text.count("$") >= 2 and text.count("$") % 2 == 0
-    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size, weight=weight), ismath)
+    ismath = cbook.is_math_text(text)
+    shown = text if ismath else text.replace(r"\$", "$")  # matplotlib draws an escaped $ as a $
+    width, _, _ = text_to_path.get_text_width_height_descent(shown, FontProperties(size=size, weight=weight), ismath)
     return float(width) / 72
+
+
+def plain_text(text: str) -> str:
+    """A name from a config (a label, a model) as a figure shows it: its "$" signs start no mathtext,
+    which could fail to parse and take the report down with it."""
+    return str(text).replace("$", r"\$")
 
 
 def line_height(size: float) -> float:

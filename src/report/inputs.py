@@ -70,8 +70,10 @@ class ReportInput:
     analysis_dir: Path | None = None
     command: str = ""
     left_out: list[str] = field(default_factory=list)
+    # runs a comparison left out because the other translator lacks their seed (tables/seeds_left_out.csv)
+    seeds_left_out: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    notes: str = ""  # the study's own notes (report.notes: a Markdown file), shown in section 1
+    notes: str = ""  # the study's own notes (report.notes: a Markdown file, no raw HTML: build.read_notes), section 1
 
 
 def config_description(group: str, name: str) -> str:
@@ -171,5 +173,6 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
         name=sweep_dir.name, results=results, **tables, references=summary.get("references", {}), examples=examples,
         figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs, protocol=protocol_of(next(iter(configs.values()))),
         models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,
-        command=sweep_command(sweep_dir), left_out=summary.get("left_out", []), skipped=summary.get("skipped", []),
+        command=sweep_command(sweep_dir), left_out=summary.get("left_out", []),
+        seeds_left_out=summary.get("seeds_left_out", []), skipped=summary.get("skipped", []),
     )

@@ -2,6 +2,8 @@
 
 report.md (with front matter, for a blog engine) and index.html carry the same text; figures are
 copied into figures/ beside them, so the folder opens from disk with no server and no network.
+Every text the report did not write itself enters the Markdown escaped (markup.py), and index.html is
+rendered with raw HTML off: only the report's own figures, anchors and marks pass (trusted_html.py).
 Files are written only when their bytes change, like the rest of the analysis.
 """
 
@@ -23,10 +25,12 @@ from mdit_py_plugins.anchors import anchors_plugin
 from src.analysis.files import write_if_changed
 from src.report.conclusions import conclusions
 from src.report.content import Figure, Markdown, slug
-from src.report.diagrams import draw_measurement_protocol, draw_translator
+from src.report.diagrams import draw_measurement_protocol, draw_translator, plain_text
 from src.report.inputs import ReportInput
 from src.report.sections import SECTIONS, ReportSections
-from src.report.values import Value, escape_markdown
+from src.report.markup import code_span, escape_markdown, markdown_text
+from src.report.trusted_html import figure_html, own_html_plugin
+from src.report.values import Value
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +57,17 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                       autoescape=lambda name: bool(name and name.endswith(".html.j2")))
     env.filters["cell"] = cell
-    env.filters["md"] = escape_markdown
+    env.filters["md"] = markdown_text
+    env.filters["code"] = code_span
+    env.globals["figure"] = figure_html
     return env
 
 
 def markdown_to_html(text: str) -> str:
+    """The report's Markdown as HTML. Raw HTML is off: a tag in any text, the study's notes included
+    (Markdown, written by the study's author), is shown as text; own_html_plugin passes the report's own."""
     ids = {section.title: section.id for section in SECTIONS}
-    parser = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
+    parser = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table").use(own_html_plugin)
     parser.use(anchors_plugin, min_level=2, max_level=3, slug_func=lambda title: ids.get(title, slug(title)))
     return parser.render(text)
 
@@ -68,7 +76,7 @@ def architecture_figures(sections: ReportSections, folder: Path) -> dict:
     """The measurement protocol, and each translator of the sweep drawn from the module the code builds."""
     report = sections.report
     first = sections.results.iloc[0]
-    models = (first["model_a"], first["model_b"])
+    models = (plain_text(first["model_a"]), plain_text(first["model_b"]))
     protocol = report.protocol
     diagrams = folder / "figures" / "diagrams"
     placeholder = report.placeholder
@@ -94,7 +102,7 @@ def architecture_figures(sections: ReportSections, folder: Path) -> dict:
             log.warning("no diagram for %s: its net config does not build (%s)", row["translator"], error)
             continue
         name = f"translator-{slug(row['translator'])}.png"
-        draw_translator(module, d_a, d_b, f"{row['translator']}: {row['model_a']} → {row['model_b']}",
+        draw_translator(module, d_a, d_b, plain_text(f"{row['translator']}: {row['model_a']} → {row['model_b']}"),
                         diagrams / name, placeholder=placeholder)
         translators.append(Figure(f"figures/diagrams/{name}", f"Architecture of {row['translator']}",
                                   f"{row['translator']} as built for {row['model_a']} → {row['model_b']} "
@@ -114,7 +122,7 @@ def render_report(report: ReportInput, folder: Path, examples_per_pair: int = 2,
         "intro": sections.introduction(), "architectures": architecture_figures(sections, folder),
         "kernels": sections.kernels(), "examples": sections.examples(), "aggregates": sections.aggregates(),
         "umap": sections.umap(), "conclusion": conclusions(sections), "sources": sections.appendix(),
-        "left_out": report.left_out, "analyze_command": analyze_command,
+        "left_out": report.left_out, "seeds_left_out": report.seeds_left_out, "analyze_command": analyze_command,
     }
     env = environment()
     body = env.get_template("report.md.j2").render(**context)

@@ -15,6 +15,7 @@ import pandas as pd
 from src.analysis.identifiers import TRAINED, PairId, file_name
 from src.metrics.registry import aggregated, reference_of, title_of
 from src.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from src.report.trusted_html import anchor_html
 from src.report.values import Value
 from src.report.inputs import ReportInput
 
@@ -353,7 +354,7 @@ class ReportSections:
         seen = set()
         for _, row in ordered.iterrows():
             translator = row["translator"]
-            anchor = "" if translator in seen else f'<a id="{source_anchor(translator)}"></a>'
+            anchor = "" if translator in seen else anchor_html(source_anchor(translator))
             seen.add(translator)
             source = self.sources.of_row(row)
             facts = self.report.runs.get(row.get("run_dir"))

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-PLACEHOLDER_CLASS = "placeholder"
-# Markdown's inline specials, escaped so a dataset text or a label is shown as written.
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+from src.report.markup import escape_markdown
+from src.report.trusted_html import PLACEHOLDER_MARK
 
 
 @dataclass(frozen=True)
@@ -30,21 +29,18 @@ class Value:
     def __str__(self) -> str:
         """The Markdown of this number: a link to its source, or a marked placeholder."""
         if self.placeholder:
-            return (f'<mark class="{PLACEHOLDER_CLASS}" title="placeholder: synthetic number">'
-                    f"{html.escape(self.text)}</mark>")
+            return f"{PLACEHOLDER_MARK}{escape_markdown(self.text)}</mark>"
         if self.href is None:
             return escape_markdown(self.text)
-        title = " ".join(self.title.replace('"', "'").replace("\\", "/").split())
+        # The title names labels and pairs: no quote or backslash to end it early, no tag should a renderer
+        # ever read it as text, no "](" for publish.py to take for a link (entities and \] read as they show).
+        title = html.escape(" ".join(self.title.replace('"', "'").replace("\\", "/").split()), quote=False)
+        title = re.sub(r"([\[\]])", r"\\\1", title)
         return f'[{escape_markdown(self.text)}]({self.href} "{title}")'
 
     def __lt__(self, other: Value) -> bool:
         return (self.number if self.number is not None else math.inf) < (
             other.number if other.number is not None else math.inf)
-
-
-def escape_markdown(text: str) -> str:
-    """Plain text for Markdown and HTML alike: no tag, entity or Markdown syntax survives."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
 
 
 # How each style of number reads: fractions to 3 decimals, MSE in scientific notation, counts with separators.

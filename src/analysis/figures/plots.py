@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.ticker import NullLocator
 
 from src.analysis.files import write_atomically
@@ -44,6 +45,10 @@ EXTRA_REFERENCE_DASHES = [(0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG only if the file is missing or its bytes differ; close it; return the path."""
     path = Path(path)
+    # Titles and legends show labels and model names from configs: a "$" in one starts no mathtext, which
+    # could fail to parse and take the analysis down with it (these figures use no mathtext of their own).
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buffer = io.BytesIO()
     # No "Software" entry: it holds matplotlib's version, and would change bytes between installs.
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})

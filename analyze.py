@@ -10,6 +10,8 @@ With no sweep yet, it writes the placeholder report.
 See conf/analyze.yaml for every option and the README for what is written where.
 """
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
@@ -23,6 +25,7 @@ set_project_env()
 def main(cfg: DictConfig) -> None:
     from src.analysis.pipeline import analyze, resolve_sweep_dir
     from src.report.build import build_placeholder_report, build_report, describe
+    from src.report.publish import check_destination
     from src.analysis.console import print_summary
     from src.analysis.runs import NoSweepYet
     from src.analysis.wandb_log import log_to_wandb
@@ -33,11 +36,13 @@ def main(cfg: DictConfig) -> None:
         print(describe(build_placeholder_report(cfg)))
         return
     try:
-        resolve_sweep_dir(cfg)
+        sweep_dir = resolve_sweep_dir(cfg)
     except NoSweepYet as missing:
         print(f"{missing}\nuntil then, here is the report's layout with synthetic numbers:")
         print(describe(build_placeholder_report(cfg)))
         return
+    if cfg.report.enabled and cfg.report.get("publish"):  # refused now, not after the whole analysis
+        check_destination(Path(cfg.report.publish), {"sweep": sweep_dir.resolve()})
     analysis = analyze(cfg)
     print_summary(analysis, wandb_dir=log_to_wandb(analysis, cfg))
     if cfg.report.enabled:

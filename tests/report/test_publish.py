@@ -133,6 +133,19 @@ def test_publishing_refuses_a_folder_it_did_not_write_and_changes_nothing(fake_r
     assert_self_contained(publish(report, analysis, sweep, tmp_path / "empty"))
 
 
+def test_analyze_refuses_a_folder_it_may_not_publish_into_before_analysing(tiny_sweep, tmp_path):
+    log_dir, sweep_dir, env = tiny_sweep
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("months of work")
+    result = run_analyze([f"sweep_dir={sweep_dir}", f"report.publish={mine}", f"output_dir={tmp_path / 'analysis'}"],
+                         env, log_dir)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"error: report.publish={mine} holds files no earlier publish wrote (thesis.tex)" in result.stderr
+    assert not (tmp_path / "analysis").exists()  # refused before the analysis, not after it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"] and (mine / "thesis.tex").read_text() == "months of work"
+
+
 def test_a_publish_that_fails_part_way_leaves_no_staging_folder(fake_report, tmp_path):
     report, analysis, sweep = fake_report
     (report / "report.md").write_text("[x](../tables/gone.csv)")

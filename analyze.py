@@ -7,7 +7,7 @@ and the report (index.html and report.md) that reads them.
 
 With no sweep yet, it writes the placeholder report.
 
-See conf/analyze.yaml for every option and the README for what is written where.
+See conf/analyze.yaml for every option and docs/analysis.md for what is written where.
 """
 
 from pathlib import Path
@@ -15,7 +15,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from src.cli import CONFIG_DIR, exit_on_user_error, set_project_env
+from embtrans.cli import exit_on_user_error
+from embtrans.paths import CONFIG_DIR
+from embtrans.sweep.environment import set_project_env
 
 set_project_env()
 
@@ -23,13 +25,13 @@ set_project_env()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="analyze")
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
-    from src.analysis.pipeline import analyze, resolve_sweep_dir
-    from src.report.build import build_placeholder_report, build_report, describe
-    from src.report.publish import check_destination
-    from src.analysis.console import print_summary
-    from src.analysis.runs import NoSweepYet
-    from src.analysis.wandb_log import log_to_wandb
-    from src.config_checks import ANALYZE_RULES, check
+    from embtrans.analysis.console import print_summary
+    from embtrans.analysis.pipeline import analyze, resolve_sweep_dir
+    from embtrans.analysis.runs import NoSweepYet
+    from embtrans.analysis.wandb_log import log_to_wandb
+    from embtrans.config_checks import ANALYZE_RULES, check
+    from embtrans.report.build import build_placeholder_report, build_report, describe
+    from embtrans.report.publish import check_destination
 
     check(cfg, ANALYZE_RULES)
     if cfg.report.placeholder:

@@ -8,13 +8,15 @@ A quality gate measured on held-out calibration texts decides first; dry_run=tru
     python migrate.py mode=query source_collection=docs chroma.path=chroma_db export_dir=exports/q
 
 Exit codes: 0 done, 2 bad input (one line says what), 3 refused by the quality gate (nothing written).
-See conf/migrate.yaml for every option and the README's "Migrate a collection".
+See conf/migrate.yaml for every option and docs/migrate.md.
 """
 
 import hydra
 from omegaconf import DictConfig
 
-from src.cli import CONFIG_DIR, exit_on_user_error, set_project_env
+from embtrans.cli import exit_on_user_error
+from embtrans.paths import CONFIG_DIR
+from embtrans.sweep.environment import set_project_env
 
 set_project_env()
 
@@ -22,8 +24,8 @@ set_project_env()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="migrate")
 @exit_on_user_error
 def main(cfg: DictConfig) -> None:
-    from src.config_checks import MIGRATE_RULES, check
-    from src.migrate.run import migrate
+    from embtrans.config_checks import MIGRATE_RULES, check
+    from embtrans.migrate.run import migrate
 
     check(cfg, MIGRATE_RULES)
     migrate(cfg)

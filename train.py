@@ -3,15 +3,17 @@
     python train.py model_a=minilm model_b=mpnet arch=linear dataset.limit=2000
     python train.py -m arch=linear,mlp1,mlp2 width=1,8,32        # the sweep
 
-See conf/train.yaml for every option and the README for the daily commands.
+See conf/train.yaml for every option and docs/getting-started.md for the daily commands.
 """
 
 import hydra
 from omegaconf import DictConfig
 
-from src.cli import CONFIG_DIR, exit_on_user_error, set_project_env
-from src.sweep.job import run_job
-from src.sweep.summary import summary_when_interrupted
+from embtrans.cli import exit_on_user_error
+from embtrans.paths import CONFIG_DIR
+from embtrans.sweep.environment import set_project_env
+from embtrans.sweep.job import run_job
+from embtrans.sweep.summary import summary_when_interrupted
 
 set_project_env()
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from src.analysis.runs import latest_sweep
+from embtrans.analysis.runs import latest_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

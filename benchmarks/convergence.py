@@ -5,7 +5,7 @@
     python benchmarks/convergence.py --variant "lr_rule=mup scheduler=cosine" --variant "lr_rule=constant"
 
 Each variant (a string of train.yaml overrides) trains every width to convergence through
-src/training.train, with early stopping deciding when to stop (patience from the config), and prints
+embtrans.training.run.train, with early stopping deciding when to stop (patience from the config), and prints
 the epoch whose weights were kept (best_epoch), the epochs run, what stopped it, the wall time and
 the test MSE, on the real cached embeddings (minilm -> mpnet by default).
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.training_setup import quiet, training_arguments, training_config  # noqa: E402
-from src.errors import RunFailed  # noqa: E402
-from src.training import train  # noqa: E402
+from embtrans.errors import RunFailed  # noqa: E402
+from embtrans.training.run import train  # noqa: E402
 
 DEFAULT_VARIANTS = ["lr_rule=constant scheduler=plateau", "lr_rule=mup scheduler=plateau"]
 

@@ -20,9 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from hydra.utils import instantiate  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
-from src.cli import ROOT  # noqa: E402
-from src.data.embedding_cache import EmbeddingCache  # noqa: E402
-from src.data.sources.rotten_tomatoes import load_rotten_tomatoes  # noqa: E402
+from embtrans.data.embedding_cache import EmbeddingCache  # noqa: E402
+from embtrans.data.sources.rotten_tomatoes import load_rotten_tomatoes  # noqa: E402
+from embtrans.paths import ROOT  # noqa: E402
 
 OFFLINE = ["minilm", "mpnet", "e5_small", "use", "glove"]
 

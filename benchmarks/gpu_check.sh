@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU figures of README "Performance", in one sitting on a machine with one GPU (~6 min on an H100):
+# The GPU figures of docs/performance.md ("On a GPU"), in one sitting on a machine with one GPU (~6 min on an H100):
 #   1. epoch time, test MSE and peak GPU memory of mlp2 minilm -> mpnet at widths 1, 8, 32 in float32,
 #      TF32 and bf16, a bare PyTorch loop beside train(), on the whole dataset (training_speed.py);
 #   2. the one-seed minilm <-> mpnet study (+sweep=pair_study, both directions, every architecture)

@@ -75,11 +75,11 @@ def prepare(store: str, limit: int | None, batch: int, translator_dir: str) -> i
     """The source collection (GloVe vectors of the glosses) and the fitted translator; returns its size."""
     import torch
 
-    from src.data.encoders.glove import GloveAverageEncoder
-    from src.data.encoders.sentence_transformer import SentenceTransformerEncoder
-    from src.data.sources.wordnet import load_wordnet
-    from src.translators.artefact import Translator
-    from src.translators.closed_form import ProcrustesTranslator
+    from embtrans.data.encoders.glove import GloveAverageEncoder
+    from embtrans.data.encoders.sentence_transformer import SentenceTransformerEncoder
+    from embtrans.data.sources.wordnet import load_wordnet
+    from embtrans.translators.artefact import Translator
+    from embtrans.translators.closed_form import ProcrustesTranslator
 
     glosses = load_wordnet().texts.query("kind == 'passage'")
     if limit:
@@ -101,7 +101,7 @@ def prepare(store: str, limit: int | None, batch: int, translator_dir: str) -> i
     fit, val = sample[:1800], sample[1800:]
     net.fit(torch.from_numpy(vectors[fit]), torch.from_numpy(minilm[:1800]), torch.from_numpy(vectors[val]),
             torch.from_numpy(minilm[1800:]))
-    Translator(net, {"net": {"_target_": "src.translators.closed_form.ProcrustesTranslator"},
+    Translator(net, {"net": {"_target_": "embtrans.translators.closed_form.ProcrustesTranslator"},
                      "model_a": {"name": "glove", "dim": 50}, "model_b": {"name": "minilm", "dim": 384}}
                ).save(translator_dir)
     return len(ids)
@@ -109,8 +109,8 @@ def prepare(store: str, limit: int | None, batch: int, translator_dir: str) -> i
 
 def child(mode: str, store: str, batch: int, translator_dir: str) -> None:
     """One writer: bare adds of pre-translated vectors, or migrate_pages; prints JSON."""
-    from src.migrate.corpus import migrate_pages
-    from src.translators.artefact import Translator
+    from embtrans.migrate.corpus import migrate_pages
+    from embtrans.translators.artefact import Translator
 
     translator = Translator.load(translator_dir)
     client = client_of(store)

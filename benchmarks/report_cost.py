@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from src.report.inputs import from_analysis  # noqa: E402
-from src.report.render import render_report  # noqa: E402
+from embtrans.report.inputs import from_analysis  # noqa: E402
+from embtrans.report.render import render_report  # noqa: E402
 
 
 def main() -> None:

@@ -6,7 +6,8 @@
 
 Runs `train.py -m arch=linear,mlp1,mlp2 width=1,8,32` as a user would (joblib, 2 jobs), on cached
 embeddings (embed them first with one `python train.py` of the pair, or the first job does it), in a
-fresh output folder whose run index is empty, so every run trains (linear once: it ignores width). Memory is the peak of the summed resident
+fresh output folder whose run index is empty, so every run trains (linear once: it ignores width).
+Memory is the peak of the summed resident
 memory of the whole process tree (the sweep and its joblib workers), sampled every 0.2 s.
 Also prints, per run, how close the trained linear map gets to the closed-form least squares.
 """

@@ -15,7 +15,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from src.cli import CONFIG_DIR, set_project_env  # noqa: E402
+from embtrans.paths import CONFIG_DIR
+from embtrans.sweep.environment import set_project_env  # noqa: E402
 
 
 def training_arguments(description: str) -> argparse.ArgumentParser:

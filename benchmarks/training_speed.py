@@ -14,7 +14,7 @@ settings and batch size:
                tensors, forward, F.mse_loss, backward, step, zero_grad; float32, torch's AdamW as it
                comes (train() uses the config's, fused)
   bare bf16    the same with the forward pass under torch.autocast(bfloat16)
-  train() 32   src/training.train with the run's real config: Lightning, validation every epoch,
+  train() 32   embtrans.training.run.train with the run's real config: Lightning, validation every epoch,
                the best and the resume checkpoints, early stopping, precision=32
   train() bf16 the same with precision=bf16
   ... tf32     on a GPU (the default there): float32 with TF32 matmuls, both ways
@@ -44,12 +44,12 @@ from omegaconf import DictConfig, open_dict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.training_setup import quiet, training_arguments, training_config  # noqa: E402
-from src.data.datamodule import PairedEmbeddingDataModule  # noqa: E402
-from src.data.paired import load_paired_embeddings  # noqa: E402
-from src.errors import RunFailed  # noqa: E402
-from src.training import train  # noqa: E402
-from src.translators.lit_module import parameter_groups  # noqa: E402
-from src.translators.precision import allow_tf32, native_bf16  # noqa: E402
+from embtrans.data.datamodule import PairedEmbeddingDataModule  # noqa: E402
+from embtrans.data.paired import load_paired_embeddings  # noqa: E402
+from embtrans.errors import RunFailed  # noqa: E402
+from embtrans.training.lit_module import parameter_groups  # noqa: E402
+from embtrans.training.precision import allow_tf32, native_bf16  # noqa: E402
+from embtrans.training.run import train  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -160,7 +160,8 @@ def main() -> None:
     precisions = args.precisions or (["32", "tf32", "bf16"] if DEVICE == "cuda" else ["32", "bf16"])
     where = (f"GPU {torch.cuda.get_device_name()}" if DEVICE == "cuda"
              else f"CPU multiplies bf16 natively: {native_bf16('cpu')}; threads {args.threads}")
-    print(f"{where}; {args.arch} {args.models[0]} -> {args.models[1]}, {'all' if args.limit == 'null' else args.limit} texts, {args.epochs} epochs, "
+    texts = "all" if args.limit == "null" else args.limit
+    print(f"{where}; {args.arch} {args.models[0]} -> {args.models[1]}, {texts} texts, {args.epochs} epochs, "
           f"batch {compose_config(args, 1, '32', Path('.')).data.batch_size}")
     print(f"{'width':>5} {'run':<13} {'s/epoch':>8} {'vs bare 32':>10} {'test MSE':>11} {'vs 32':>8}"
           + (f" {'GPU GiB':>8}" if DEVICE == "cuda" else ""))

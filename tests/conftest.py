@@ -13,9 +13,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
-from src.cli import CONFIG_DIR, ROOT, set_project_env
-from src.data.sources.rotten_tomatoes import load_rotten_tomatoes
-from src.data.split import limit_groups
+from embtrans.data.sources.rotten_tomatoes import load_rotten_tomatoes
+from embtrans.data.split import limit_groups
+from embtrans.paths import CONFIG_DIR, ROOT
+from embtrans.sweep.environment import set_project_env
 from tests.tiny_sweep import train_tiny_sweep
 
 set_project_env()

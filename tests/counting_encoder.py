@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from src.data.encoders.glove import GloveAverageEncoder
+from embtrans.data.encoders.glove import GloveAverageEncoder
 
 
 class CountingGlove(GloveAverageEncoder):
@@ -31,9 +31,9 @@ def embedded_count(log_file) -> int:
 if __name__ == "__main__":
     import numpy as np
 
-    from src.data.embedding_cache import EmbeddingCache
-    from src.data.sources.rotten_tomatoes import load_rotten_tomatoes
-    from src.data.split import limit_groups
+    from embtrans.data.embedding_cache import EmbeddingCache
+    from embtrans.data.sources.rotten_tomatoes import load_rotten_tomatoes
+    from embtrans.data.split import limit_groups
 
     cache_root, log_file, out_file = sys.argv[1:4]
     dataset = limit_groups(load_rotten_tomatoes(), 60, seed=0)

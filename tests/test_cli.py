@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from src.cli import ROOT
+from embtrans.paths import ROOT
 
 QUICK = ["model_a=glove", "model_b=use", "dataset.limit=600", "logger=none", "trainer.max_epochs=2",
          "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "data.show_progress=false"]

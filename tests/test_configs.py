@@ -10,9 +10,9 @@ import pytest
 import torch
 from hydra.utils import get_method, instantiate
 
-from src.cli import ROOT
-from src.config_checks import TRAIN_RULES, check
-from src.training import instantiate_dict
+from embtrans.config_checks import TRAIN_RULES, check
+from embtrans.paths import ROOT
+from embtrans.training.run import instantiate_dict
 
 CONF = ROOT / "conf"
 # conf/encoder is offered as model_a and model_b (links to it); conf/hydra belongs to Hydra's own node.
@@ -68,7 +68,7 @@ def test_every_option_composes_and_instantiates(compose_train, group, option):
 
 
 def test_the_analysis_defaults_pass_their_checks():
-    from src.config_checks import ANALYZE_RULES
+    from embtrans.config_checks import ANALYZE_RULES
     from tests.tiny_sweep import compose_analyze
 
     cfg = compose_analyze()

@@ -7,7 +7,7 @@ import sys
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from src.cli import CONFIG_DIR, ROOT
+from embtrans.paths import CONFIG_DIR, ROOT
 
 # minilm and e5_small are both 384-d, so the untranslated floor of retrieval exists; minilm-to-minilm
 # fails (same model), which gives the sweep real failed jobs to leave out. Three seeds, so the analysis

@@ -21,11 +21,17 @@ from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from PIL import Image
 
-from src.analysis.figures import plots
-from src.analysis.figures.plots import (
-    DPI, kernel_sample_rows, legend_groups, plot_kernel_matrices, plot_mse_vs_width, plot_umap, save_figure,
+from embtrans.analysis.figures import plots
+from embtrans.analysis.figures.plots import (
+    DPI,
+    kernel_sample_rows,
+    legend_groups,
+    plot_kernel_matrices,
+    plot_mse_vs_width,
+    plot_umap,
+    save_figure,
 )
-from src.analysis.figures.projection import SharedProjection
+from embtrans.analysis.figures.projection import SharedProjection
 
 N, DIM = 200, 16
 OLD_MTIME_NS = 1_000_000_000 * 10**9  # 2001: a rewrite cannot keep it by coincidence
@@ -385,7 +391,7 @@ def test_corrupt_cache_file_is_rebuilt_with_one_warning(tmp_path, fitted, caplog
     bystander_files = files_state(bystander.folder)
     (projection.folder / damaged).write_bytes(b"\x00 not what it should be")
 
-    with caplog.at_level(logging.INFO, logger="src.analysis.figures.projection"):
+    with caplog.at_level(logging.INFO, logger="embtrans.analysis.figures.projection"):
         rebuilt = SharedProjection.fit_or_load(native, tmp_path)
 
     (warning,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -405,14 +411,14 @@ def test_corrupt_transform_cache_is_recomputed(fitted, caplog):
     (cached,) = [p for p in (projection.folder / "transformed").glob("*.npy")
                  if np.array_equal(np.load(p), expected)]
     cached.write_bytes(b"garbage")
-    with caplog.at_level(logging.WARNING, logger="src.analysis.figures.projection"):
+    with caplog.at_level(logging.WARNING, logger="embtrans.analysis.figures.projection"):
         assert np.array_equal(projection.transform(other), expected)
     assert [str(cached) in r.getMessage() for r in caplog.records] == [True]
 
 
 def test_tiny_native_set_lowers_n_neighbors_and_says_so(tmp_path, caplog):
     native, _ = clustered(8)
-    with caplog.at_level(logging.WARNING, logger="src.analysis.figures.projection"):
+    with caplog.at_level(logging.WARNING, logger="embtrans.analysis.figures.projection"):
         projection = SharedProjection.fit_or_load(native, tmp_path, n_neighbors=15)
     assert projection.native_xy.shape == (8, 2)
     assert projection.reducer.n_neighbors == 7

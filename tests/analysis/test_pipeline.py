@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.analysis.chroma_store import EmbeddingStore
-from src.analysis.pairs import load_pair
-from src.analysis.runs import load_sweep
+from embtrans.analysis.chroma_store import EmbeddingStore
+from embtrans.analysis.pairs import load_pair
+from embtrans.analysis.runs import load_sweep
 from tests.tiny_sweep import compose_analyze, run_analyze
 
 TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]
@@ -127,7 +127,7 @@ def planted_run(sweep_dir, source_job, name, vectors, arch=None):
 
 @pytest.mark.slow
 def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_path):
-    from src.analysis.pipeline import analyze
+    from embtrans.analysis.pipeline import analyze
 
     log_dir, sweep_dir, _ = tiny_sweep
     planted = tmp_path / "planted"
@@ -169,8 +169,8 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
 
 @pytest.mark.slow
 def test_chroma_search_matches_exact_cosine_search_and_wandb_gets_the_tables(tiny_sweep, tmp_path, monkeypatch):
-    from src.analysis.pipeline import analyze, search_sets, vectors_of
-    from src.analysis.wandb_log import log_to_wandb
+    from embtrans.analysis.pipeline import analyze, search_sets, vectors_of
+    from embtrans.analysis.wandb_log import log_to_wandb
 
     log_dir, sweep_dir, _ = tiny_sweep
     cfg = compose_analyze(f"sweep_dir={sweep_dir}", f"paths.log_dir={tmp_path}", "figures.translators=[]",
@@ -205,7 +205,7 @@ def test_missing_or_empty_sweep_is_one_clear_error(cli_env, tmp_path):
 
 
 def test_a_damaged_cached_result_is_recomputed_with_one_warning(tmp_path, caplog):
-    from src.analysis.files import cached_json
+    from embtrans.files import cached_json
 
     path = tmp_path / "scores.json"
     assert cached_json(path, "k1", lambda: {"mse": 1.0}) == {"mse": 1.0}
@@ -217,7 +217,7 @@ def test_a_damaged_cached_result_is_recomputed_with_one_warning(tmp_path, caplog
 
 
 def test_a_second_writer_of_the_chroma_store_gets_a_clear_error(tmp_path):
-    from src.errors import UserError
+    from embtrans.errors import UserError
 
     with EmbeddingStore(tmp_path / "chroma") as store:
         store.sync("data.model", ["a", "b", "c"], np.eye(3, dtype=np.float32), [{"kind": "passage"}] * 3)
@@ -259,7 +259,7 @@ def test_translators_that_differ_in_settings_are_labelled_by_them():
 
     from omegaconf import OmegaConf
 
-    from src.analysis.pipeline import variant_labels
+    from embtrans.analysis.pipeline import variant_labels
 
     def run(key, seed, loss, init, lr=1e-3):
         config = OmegaConf.create({"seed": seed, "loss": loss, "paths": {"output_dir": f"/runs/{key}"},
@@ -271,7 +271,7 @@ def test_translators_that_differ_in_settings_are_labelled_by_them():
     ablation = [run("a", 0, "mse", "random"), run("b", 1, "mse", "random"), run("c", 0, "mse+infonce", "lstsq")]
     assert variant_labels(ablation) == {"a": "init=random,loss=mse", "b": "init=random,loss=mse",
                                         "c": "init=lstsq,loss=mse+infonce"}
-    from src.analysis.identifiers import TranslatorId
+    from embtrans.analysis.identifiers import TranslatorId
     label = TranslatorId("linear", variant="init=lstsq,loss=mse+infonce", seed=0)
     assert label.label == "linear@init=lstsq,loss=mse+infonce"
     assert label.file_name == "linear@init_lstsq_loss_mse+infonce@seed0"
@@ -284,7 +284,7 @@ def test_a_run_reused_from_an_older_sweep_is_the_same_translator_as_its_twins(co
 
     from omegaconf import OmegaConf
 
-    from src.analysis.pipeline import variant_labels
+    from embtrans.analysis.pipeline import variant_labels
 
     fresh = compose_train("arch=linear", "width=1", "seed=0")
     def before_monitor_existed(node):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from src.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
-from src.errors import UserError
+from embtrans.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
+from embtrans.errors import UserError
 from tests.tiny_sweep import compose_analyze
 
 
@@ -23,8 +23,8 @@ def test_one_worker_means_inline():
 
 @pytest.mark.slow
 def test_scores_from_the_workers_equal_the_inline_ones(tiny_sweep):
-    from src.analysis.pairs import load_pair, translated_test
-    from src.analysis.runs import load_sweep
+    from embtrans.analysis.pairs import load_pair, translated_test
+    from embtrans.analysis.runs import load_sweep
 
     _, sweep_dir, env = tiny_sweep
     cfg = compose_analyze(f"sweep_dir={sweep_dir}")

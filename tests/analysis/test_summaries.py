@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
-from src.analysis.summaries import Items, Settings
-from src.analysis.tables import build_tables, readable
-from src.report.conclusions import conclusions
-from src.report.inputs import Protocol, ReportInput
-from src.report.sections import ReportSections
-from src.stats.intervals import seed_interval
+from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
+from embtrans.analysis.summaries import Items, Settings
+from embtrans.analysis.tables import build_tables, readable
+from embtrans.report.conclusions import conclusions
+from embtrans.report.inputs import Protocol, ReportInput
+from embtrans.report.sections import ReportSections
+from embtrans.stats.intervals import seed_interval
 
 K = 10
 QUERIES, TEXTS, SEEDS = 150, 200, (0, 1, 2)

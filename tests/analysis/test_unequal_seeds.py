@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
-from src.analysis.summaries import Items, Settings
-from src.analysis.tables import build_tables
-from src.stats.intervals import bootstrap, seed_interval
+from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
+from embtrans.analysis.summaries import Items, Settings
+from embtrans.analysis.tables import build_tables
+from embtrans.stats.intervals import bootstrap, seed_interval
 from tests.tiny_sweep import run_analyze
 
 K = 10

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from src.cli import ROOT
-from src.data.embedding_cache import EmbeddingCache
-from src.data.split import limit_groups
+from embtrans.data.embedding_cache import EmbeddingCache
+from embtrans.data.split import limit_groups
+from embtrans.paths import ROOT
 from tests.counting_encoder import CountingGlove, embedded_count
 
 

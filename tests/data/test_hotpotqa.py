@@ -16,8 +16,8 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from src.data.sources.hotpotqa import load_hotpotqa
-from src.errors import UserError
+from embtrans.data.sources.hotpotqa import load_hotpotqa
+from embtrans.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -207,8 +207,8 @@ def test_bad_local_files_and_splits_are_user_errors(hotpot_file, tmp_path):
 def test_hub_offline_is_a_user_error_not_a_traceback(tmp_path):
     # A fresh process: the offline switches are read when datasets is imported.
     script = (
-        "from src.data.sources.hotpotqa import load_hotpotqa\n"
-        "from src.errors import UserError\n"
+        "from embtrans.data.sources.hotpotqa import load_hotpotqa\n"
+        "from embtrans.errors import UserError\n"
         "try:\n"
         "    load_hotpotqa()\n"
         "except UserError as e:\n"

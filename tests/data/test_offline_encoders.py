@@ -5,8 +5,8 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from src.cli import ROOT
-from src.errors import UserError
+from embtrans.errors import UserError
+from embtrans.paths import ROOT
 
 TEXTS = ["A thrilling ride from start to finish.", "Dull, overlong and badly acted.", "", "x " * 800]
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from src.data.encoders.hf_pooled import PooledTransformerEncoder
-from src.data.encoders.openai_api import OpenAIEncoder
-from src.data.encoders.sentence_transformer import SentenceTransformerEncoder
-from src.errors import UserError
+from embtrans.data.encoders.hf_pooled import PooledTransformerEncoder
+from embtrans.data.encoders.openai_api import OpenAIEncoder
+from embtrans.data.encoders.sentence_transformer import SentenceTransformerEncoder
+from embtrans.errors import UserError
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "encoder"
 SENTENCES = [

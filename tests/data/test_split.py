@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from src.data.split import assign_splits, limit_groups
-from src.errors import UserError
+from embtrans.data.split import assign_splits, limit_groups
+from embtrans.errors import UserError
 
 
 def test_split_is_stable_and_keeps_groups_whole(rotten_tomatoes):

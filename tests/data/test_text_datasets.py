@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from src.data.sources.wordnet import load_wordnet
-from src.data.text_dataset import TextDataset
-from src.errors import UserError
+from embtrans.data.sources.wordnet import load_wordnet
+from embtrans.data.text_dataset import TextDataset
+from embtrans.errors import UserError
 
 
 def test_rotten_tomatoes_reviews_are_queries_and_plots_are_passages(rotten_tomatoes):

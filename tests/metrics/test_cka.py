@@ -1,4 +1,4 @@
-"""src/metrics/cka.py against answers worked out by hand, plus perfect and chance-level cases."""
+"""src/embtrans/metrics/cka.py against answers worked out by hand, plus perfect and chance-level cases."""
 
 import math
 
@@ -7,8 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from src.metrics.cka import cka_scores, hsic, kernel_cka, linear_cka, linear_kernel, rbf_kernel
+from embtrans.metrics.cka import cka_scores, hsic, kernel_cka, linear_cka, linear_kernel, rbf_kernel
 from tests.metrics.helpers import random_matrix, random_rotation
+
 
 def test_hsic_and_cka_by_hand():
     x = torch.tensor([[1.0], [2.0], [3.0]])
@@ -91,7 +92,7 @@ def test_cka_scores_equal_the_direct_forms():
 def test_cka_null_is_the_cka_of_permuted_rows(monkeypatch):
     # With one permutation the null mean is that permutation's CKA, drawn from the seeded generator.
     # Blocks of 3 rows (120 entries at n = 40), so the blocked gathered sum crosses block edges.
-    monkeypatch.setattr("src.metrics.cka._CACHE_ELEMENTS", 120)
+    monkeypatch.setattr("embtrans.metrics.cka._CACHE_ELEMENTS", 120)
     x, y = random_matrix(40, 5, 12), random_matrix(40, 4, 13)
     scores = cka_scores(x, y, n_permutations=1, seed=3)
     p = torch.randperm(40, generator=torch.Generator().manual_seed(3))

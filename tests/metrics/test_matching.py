@@ -1,11 +1,11 @@
-"""src/metrics/matching.py against answers worked out by hand, plus perfect and chance-level cases."""
+"""src/embtrans/metrics/matching.py against answers worked out by hand, plus perfect and chance-level cases."""
 
 import math
 
 import pytest
 import torch
 
-from src.metrics.matching import matching_per_text, matching_ranks, matching_scores
+from embtrans.metrics.matching import matching_per_text, matching_ranks, matching_scores
 from tests.metrics.helpers import random_matrix
 
 

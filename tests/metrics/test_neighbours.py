@@ -1,24 +1,25 @@
-"""src/metrics/neighbours.py against answers worked out by hand, plus perfect and chance-level cases."""
+"""src/embtrans/metrics/neighbours.py against answers worked out by hand, plus perfect and chance-level cases."""
 
 
 import numpy as np
 import pytest
 import torch
 
-from src.metrics.neighbours import (
+from embtrans.metrics.neighbours import (
     NeighbourhoodAgreement,
     chance_jaccard,
     jaccard_at_k,
     knn_edit_distance,
     knn_edit_similarity,
-    neighbourhood_agreement_per_text,
     knn_indices,
     mutual_knn,
     neighbourhood_agreement,
+    neighbourhood_agreement_per_text,
     normalised_truncated_rbo,
     rank_biased_overlap,
 )
 from tests.metrics.helpers import random_matrix, random_rotation
+
 
 def test_knn_indices_by_hand():
     # Unit vectors at 0°, 10°, 30°, 100°, 180°, each given a different length: only angles matter.
@@ -53,7 +54,7 @@ def test_knn_indices_breaks_large_ties_by_index():
 @pytest.mark.parametrize("k", [1, 5, 17])
 def test_the_top_k_shortcut_equals_a_stable_full_sort(k):
     # Values on a coarse grid tie often, within the top k and across its last place.
-    from src.metrics.neighbours import top_k_stable
+    from embtrans.metrics.neighbours import top_k_stable
     generator = torch.Generator().manual_seed(k)
     for levels in (4, 40, 10_000):
         sims = torch.randint(0, levels, (300, 120), generator=generator).double() / levels

@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from src.analysis.scoring import translation_scores, untranslated_scores
-from src.metrics.registry import METRICS, aggregated, headline, metric_of, present, reference_of, title_of
+from embtrans.analysis.scoring import translation_scores, untranslated_scores
+from embtrans.metrics.registry import METRICS, aggregated, headline, metric_of, present, reference_of, title_of
 from tests.tiny_sweep import compose_analyze
 
 # Columns that go with a metric without being one: chance levels, permutation nulls, ranks' medians, sizes.

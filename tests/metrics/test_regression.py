@@ -1,9 +1,9 @@
-"""src/metrics/regression.py: per-text errors average to the torchmetrics scores."""
+"""src/embtrans/metrics/regression.py: per-text errors average to the torchmetrics scores."""
 
 import pytest
 import torch
 
-from src.metrics.regression import mean_vector_scores, regression_per_text, regression_scores
+from embtrans.metrics.regression import mean_vector_scores, regression_per_text, regression_scores
 from tests.metrics.helpers import random_matrix
 
 

@@ -1,11 +1,11 @@
-"""src/metrics/retrieval.py against answers worked out by hand, plus perfect and chance-level cases."""
+"""src/embtrans/metrics/retrieval.py against answers worked out by hand, plus perfect and chance-level cases."""
 
 import math
 
 import numpy as np
 import pytest
 
-from src.metrics.retrieval import chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard
+from embtrans.metrics.retrieval import chance_scores, gap_closed, retention, retrieval_scores, topk_jaccard
 from tests.metrics.helpers import LOG2_3
 
 RANKED = {

@@ -19,13 +19,13 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
-from src.cli import CONFIG_DIR, ROOT
-from src.data.encoders.sentence_transformer import SentenceTransformerEncoder
-from src.data.split import limit_groups
-from src.errors import GateRefused, UserError
-from src.migrate.run import migrate
-from src.translators.artefact import Translator
-from src.translators.linear import LinearTranslator
+from embtrans.data.encoders.sentence_transformer import SentenceTransformerEncoder
+from embtrans.data.split import limit_groups
+from embtrans.errors import GateRefused, UserError
+from embtrans.migrate.run import migrate
+from embtrans.paths import CONFIG_DIR, ROOT
+from embtrans.translators.artefact import Translator
+from embtrans.translators.linear import LinearTranslator
 
 MODELS = ["model_a=minilm", "model_b=use"]
 SMALL = ["calibration.size=240", "calibration.min_texts=40", "batch_size=100"]
@@ -176,7 +176,7 @@ def test_the_gate_refuses_a_random_map_and_writes_nothing(texts, minilm_vectors,
     store = tmp_path / "store"
     fill(open_store(store), texts, minilm_vectors)
     net = LinearTranslator(384, 512)  # random weights
-    Translator(net, {"net": {"_target_": "src.translators.linear.LinearTranslator"},
+    Translator(net, {"net": {"_target_": "embtrans.translators.linear.LinearTranslator"},
                      "model_a": {"name": "minilm", "dim": 384}, "model_b": {"name": "use", "dim": 512}}).save(tmp_path / "random")
     command = [sys.executable, str(ROOT / "migrate.py"), "source_collection=reviews", f"chroma.path={store}",
                *MODELS, *SMALL, f"translator_dir={tmp_path / 'random'}", f"paths.log_dir={tmp_path}"]

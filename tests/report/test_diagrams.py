@@ -5,11 +5,15 @@ import os
 import pytest
 import torch
 
-from src.report.diagrams import (
-    draw_measurement_protocol, draw_translator, has_skip, layer_labels, leaf_layers,
+from embtrans.report.diagrams import (
+    draw_measurement_protocol,
+    draw_translator,
+    has_skip,
+    layer_labels,
+    leaf_layers,
 )
-from src.translators.linear import LinearTranslator
-from src.translators.mlp import MLPTranslator
+from embtrans.translators.linear import LinearTranslator
+from embtrans.translators.mlp import MLPTranslator
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TRANSLATORS = {

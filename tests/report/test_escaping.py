@@ -18,23 +18,23 @@ import pytest
 from markdown_it import MarkdownIt
 from omegaconf import OmegaConf
 
-from src.analysis.identifiers import file_name
-from src.cli import ROOT
-from src.errors import UserError
-from src.report.build import read_notes
-from src.report.content import Figure
-from src.report.markup import code_span, escape_markdown
-from src.report.placeholder import placeholder_input
-from src.report.render import markdown_to_html, render_report
-from src.report.sections import SECTIONS
-from src.report.trusted_html import anchor_html, figure_html
+from embtrans.analysis.identifiers import file_name
+from embtrans.errors import UserError
+from embtrans.paths import ROOT
+from embtrans.report.build import read_notes
+from embtrans.report.content import Figure
+from embtrans.report.markup import code_span, escape_markdown
+from embtrans.report.placeholder import placeholder_input
+from embtrans.report.render import markdown_to_html, render_report
+from embtrans.report.sections import SECTIONS
+from embtrans.report.trusted_html import anchor_html, figure_html
 from tests.tiny_sweep import compose_analyze
 
 # HTML, Markdown that would split a table cell, link, emphasise or quote, an entity, an attribute break-out,
 # and mathtext that matplotlib cannot parse (the diagrams' titles name the label).
 HOSTILE = ('<img src=x onerror=alert(1)><script>alert(2)</script> | ](javascript:alert(3)) [x](javascript:alert(4)) '
            r'*em* _u_ `c` &amp; x" onfocus="alert(5) $\foo{$')
-LABEL = f"mlp1-x1@note={HOSTILE}"  # a variant told apart from another run's note (src/analysis/pipeline.py)
+LABEL = f"mlp1-x1@note={HOSTILE}"  # a variant told apart from another run's note (src/embtrans/analysis/pipeline.py)
 MODEL = "minilm<b onmouseover=alert(6)>"
 DATASET = "rotten<svg onload=alert(7)>"
 TEXT = "A review <iframe src=javascript:alert(8)></iframe> | with `code` and **bold**"

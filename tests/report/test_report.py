@@ -14,13 +14,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from src.report.build import build_placeholder_report
-from src.report.inputs import from_analysis
-from src.report.render import markdown_to_html
-from src.report.sections import SECTIONS
-from src.report.values import escape_markdown
-from src.cli import ROOT
-from src.errors import UserError
+from embtrans.errors import UserError
+from embtrans.paths import ROOT
+from embtrans.report.build import build_placeholder_report
+from embtrans.report.inputs import from_analysis
+from embtrans.report.render import markdown_to_html
+from embtrans.report.sections import SECTIONS
+from embtrans.report.values import escape_markdown
 from tests.tiny_sweep import compose_analyze, run_analyze
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -150,7 +150,7 @@ def test_the_real_report_opens_in_chromium_every_number_linked_to_its_run(tiny_s
 
 
 def test_the_wandb_link_is_the_run_folder_not_wandbs_latest_run_link(tmp_path):
-    from src.report.inputs import wandb_run_dir
+    from embtrans.report.inputs import wandb_run_dir
 
     assert wandb_run_dir(tmp_path) is None  # logged without W&B (logger=csv)
     folder = tmp_path / "wandb"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from src.stats import intervals
-from src.stats.intervals import LEVEL, Comparison, Interval, bootstrap, compare, seed_interval, seed_std
+from embtrans.stats import intervals
+from embtrans.stats.intervals import LEVEL, Comparison, Interval, bootstrap, compare, seed_interval, seed_std
 
 T_975_DF2 = 4.302652729749464  # Student t 97.5 % quantile with 2 degrees of freedom, from a t table / R's qt
 

@@ -13,7 +13,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from src.cli import ROOT
+from embtrans.paths import ROOT
 
 TINY = ["model_a=glove", "model_b=use", "dataset.limit=600", "trainer.max_epochs=2", "logger=csv",
         "trainer.accelerator=cpu", "trainer.enable_progress_bar=false", "data.show_progress=false"]
@@ -100,7 +100,7 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
 
 @pytest.mark.slow
 def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_nothing(cli_env, tmp_path):
-    from src.analysis.runs import load_sweep
+    from embtrans.analysis.runs import load_sweep
 
     args = ["arch=mlp1", "width=1", "seed=0,1,2"]
     first = sweep(args, cli_env, tmp_path, "seeds")
@@ -133,7 +133,7 @@ def test_a_seed_sweep_keeps_every_job_apart_and_rerunning_it_in_place_trains_not
     assert (tmp_path / "single" / reused["reused_from"]).resolve() == folders[1].resolve()
 
     # The analysis sees one translator at three seeds (they differ in nothing else).
-    from src.analysis.pipeline import translator_ids
+    from embtrans.analysis.pipeline import translator_ids
     ids = translator_ids(load_sweep(sweep_dir).runs).values()
     assert {tid.label for tid in ids} == {"mlp1-x1"}
     assert sorted(tid.run_label for tid in ids) == ["mlp1-x1@seed0", "mlp1-x1@seed1", "mlp1-x1@seed2"]
@@ -166,7 +166,7 @@ def test_a_copied_or_moved_sweep_rerun_in_place_keeps_every_finished_run(cli_env
     """Issue 23: the run index pointed at the original, so re-running a copy cleared the copy's checkpoints
     and vectors and made its metrics.json a pointer; re-running a moved sweep retrained its runs. A job's
     own finished result now comes first; the index is only a cache of what is on disk."""
-    from src.analysis.runs import load_sweep
+    from embtrans.analysis.runs import load_sweep
 
     args = ["arch=linear,mlp1", "seed=0,1"]
     first = sweep(args, cli_env, tmp_path, "S")
@@ -193,7 +193,7 @@ def test_a_copied_or_moved_sweep_rerun_in_place_keeps_every_finished_run(cli_env
 
 @pytest.mark.slow
 def test_a_diverged_job_fails_and_is_left_out_of_the_analysis(cli_env, tmp_path):
-    from src.analysis.runs import load_sweep
+    from embtrans.analysis.runs import load_sweep
 
     result = sweep(["arch=linear", "optimizer.lr=1e-3,1e8"], cli_env, tmp_path, "lr")
     assert result.returncode == 1
@@ -380,8 +380,8 @@ def test_a_bad_value_common_to_a_sweep_stops_it_before_any_job(cli_env, tmp_path
     ("arch=lstsq arch.net.alphas=[1,-1]", "arch.net.alphas=[1, -1] is not allowed"),
 ])
 def test_every_mistypable_number_is_checked_before_any_work(compose_train, override, phrase):
-    from src.config_checks import TRAIN_RULES, check
-    from src.errors import UserError
+    from embtrans.config_checks import TRAIN_RULES, check
+    from embtrans.errors import UserError
 
     with pytest.raises(UserError) as error:
         check(compose_train(*TINY, *override.split()), TRAIN_RULES)
@@ -389,13 +389,13 @@ def test_every_mistypable_number_is_checked_before_any_work(compose_train, overr
 
 
 def test_the_defaults_and_no_limit_pass_the_checks(compose_train):
-    from src.config_checks import TRAIN_RULES, check
+    from embtrans.config_checks import TRAIN_RULES, check
 
     check(compose_train("dataset.limit=null", "trainer.max_epochs=-1", "threads=2"), TRAIN_RULES)
 
 
 def test_the_job_table_reads_every_state_and_names_damaged_files(tmp_path):
-    from src.sweep.summary import job_table
+    from embtrans.sweep.summary import job_table
 
     def job(name, **files):
         folder = tmp_path / "pair" / name
@@ -422,7 +422,7 @@ def test_the_job_table_reads_every_state_and_names_damaged_files(tmp_path):
 
 
 def test_a_closed_form_map_is_one_run_whatever_the_seed(compose_train):
-    from src.sweep.run_index import run_fingerprint
+    from embtrans.sweep.run_index import run_fingerprint
 
     for arch, same in (("lstsq", True), ("procrustes", True), ("linear", False), ("mlp1", False)):
         fingerprints = {run_fingerprint(compose_train(f"arch={arch}", f"seed={seed}")) for seed in (0, 1, 2)}
@@ -524,8 +524,8 @@ def test_the_reference_study_preset_and_its_retrieval_translator():
 
 
 def test_the_cut_skips_wide_runs_beyond_its_seeds_and_changes_no_fingerprint(compose_train):
-    from src.sweep.job import cut_reason
-    from src.sweep.run_index import run_fingerprint
+    from embtrans.sweep.job import cut_reason
+    from embtrans.sweep.run_index import run_fingerprint
 
     cut = "cut.seeds=[0]"
     assert "cut: width 32 runs only at seed(s) 0" in cut_reason(compose_train("arch=mlp2", "width=32", "seed=1", cut))
@@ -633,11 +633,11 @@ def test_a_second_sweep_into_a_running_sweeps_folder_is_refused(cli_env, tmp_pat
 
 
 def test_a_split_that_leaves_too_few_training_texts_is_said_with_its_numbers(compose_train, caplog):
-    from src.training import train
+    from embtrans.training.run import train
 
     cfg = compose_train("model_a=glove", "model_b=use", "dataset.limit=600", "dataset.test_fraction=0.9",
                         "dataset.val_fraction=0.9", "trainer.max_epochs=1")
-    with caplog.at_level("WARNING", logger="src.training"):
+    with caplog.at_level("WARNING", logger="embtrans.training.run"):
         train(cfg)
     warned = [r.getMessage() for r in caplog.records if "training split" in r.getMessage()]
     assert len(warned) == 1 and "8 texts (8 x 512 = 4,096 target numbers) to fit 26,112 weights of linear" in warned[0]

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from src.cli import ROOT
-from src.data.paired import load_paired_embeddings
-from src.errors import UserError
-from src.training import train
-from src.translators.artefact import Translator, build_net
+from embtrans.data.paired import load_paired_embeddings
+from embtrans.errors import UserError
+from embtrans.paths import ROOT
+from embtrans.training.run import train
+from embtrans.translators.artefact import Translator, build_net
 
 MODELS = {"model_a": {"name": "a", "dim": 6}, "model_b": {"name": "b", "dim": 4}}
 NETS = [
-    {"_target_": "src.translators.linear.LinearTranslator"},
-    {"_target_": "src.translators.mlp.MLPTranslator", "hidden_layers": 2, "width": 2, "residual": True},
-    {"_target_": "src.translators.closed_form.ProcrustesTranslator"},
-    {"_target_": "src.translators.references.LocalProcrustesTranslator", "n_clusters": [1, 3],
+    {"_target_": "embtrans.translators.linear.LinearTranslator"},
+    {"_target_": "embtrans.translators.mlp.MLPTranslator", "hidden_layers": 2, "width": 2, "residual": True},
+    {"_target_": "embtrans.translators.closed_form.ProcrustesTranslator"},
+    {"_target_": "embtrans.translators.references.LocalProcrustesTranslator", "n_clusters": [1, 3],
      "temperatures": [0.5]},
 ]
 
@@ -77,7 +77,7 @@ def test_a_finished_run_exports_the_translator_it_kept_and_loads_without_hydra(c
     # A fresh interpreter loads it without importing Hydra.
     script = (
         "import sys, numpy as np\n"
-        "from src.translators.artefact import Translator\n"
+        "from embtrans.translators.artefact import Translator\n"
         f"t = Translator.load({str(exported)!r})\n"
         "print(t.info['model_a']['name'], t.info['model_b']['name'], t.info['source']['arch'])\n"
         "assert 'hydra' not in sys.modules, 'loading imported hydra'\n"
@@ -90,7 +90,7 @@ def test_a_finished_run_exports_the_translator_it_kept_and_loads_without_hydra(c
 def test_a_reused_run_exports_the_run_it_points_at_and_a_damaged_checkpoint_is_one_line(compose_train, tmp_path):
     """Issue 23: a job that reused an identical run records the pointer at metrics.json's top level, where
     from_run now follows it; a truncated best.ckpt is a UserError naming the file, not a torch traceback."""
-    from src.sweep.job import run_job
+    from embtrans.sweep.job import run_job
 
     overrides = ("model_a=glove", "model_b=use", "dataset.limit=600", "trainer.max_epochs=2")
     trained, reusing = tmp_path / "trained", tmp_path / "reusing"

@@ -4,15 +4,14 @@ import json
 
 import pytest
 import torch
-
-from src.metrics.regression import mean_vector_scores, regression_scores
-from src.errors import UserError
 from omegaconf import OmegaConf
 
-from src.cli import ROOT
-from src.translators.baselines import baseline_scores, closed_form_maps
-from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
-from src.translators.linear import LinearTranslator
+from embtrans.errors import UserError
+from embtrans.metrics.regression import mean_vector_scores, regression_scores
+from embtrans.paths import ROOT
+from embtrans.translators.baselines import baseline_scores, closed_form_maps
+from embtrans.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
+from embtrans.translators.linear import LinearTranslator
 
 # The one source of the closed-form maps' settings: the arch files that arch=lstsq / procrustes train.
 CLOSED_FORM = {name: OmegaConf.load(ROOT / "conf" / "arch" / f"{name}.yaml") for name in ("lstsq", "procrustes")}

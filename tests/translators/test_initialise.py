@@ -3,17 +3,17 @@
 import pytest
 import torch
 
-from src.errors import UserError
-from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
-from src.translators.initialise import start_from_closed_form
-from src.translators.linear import LinearTranslator
-from src.translators.mlp import MLPTranslator
-from src.training import train
-from tests.translators.test_objectives import planted
+from embtrans.errors import UserError
+from embtrans.training.run import train
+from embtrans.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
+from embtrans.translators.initialise import start_from_closed_form
+from embtrans.translators.linear import LinearTranslator
+from embtrans.translators.mlp import MLPTranslator
+from tests.training.test_objectives import planted
 
-CLOSED_FORM = {"lstsq": {"net": {"_target_": "src.translators.closed_form.LeastSquaresTranslator",
+CLOSED_FORM = {"lstsq": {"net": {"_target_": "embtrans.translators.closed_form.LeastSquaresTranslator",
                                  "alphas": [0.0, 0.01, 1.0]}},
-               "procrustes": {"net": {"_target_": "src.translators.closed_form.ProcrustesTranslator"}}}
+               "procrustes": {"net": {"_target_": "embtrans.translators.closed_form.ProcrustesTranslator"}}}
 
 
 class Split:

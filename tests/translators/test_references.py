@@ -8,12 +8,12 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from src.cli import ROOT
-from src.errors import UserError
-from src.metrics.regression import regression_scores
-from src.translators.baselines import baseline_scores, closed_form_maps
-from src.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
-from src.translators.references import CCATranslator, LocalProcrustesTranslator
+from embtrans.errors import UserError
+from embtrans.metrics.regression import regression_scores
+from embtrans.paths import ROOT
+from embtrans.translators.baselines import baseline_scores, closed_form_maps
+from embtrans.translators.closed_form import LeastSquaresTranslator, ProcrustesTranslator
+from embtrans.translators.references import CCATranslator, LocalProcrustesTranslator
 from tests.translators.test_closed_form import randn
 from tests.translators.test_closed_form import semi_orthogonal as rotation
 

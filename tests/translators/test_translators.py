@@ -6,9 +6,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from src.cli import CONFIG_DIR
-from src.errors import UserError
-from src.translators.mlp import MLPTranslator, full_rank
+from embtrans.errors import UserError
+from embtrans.paths import CONFIG_DIR
+from embtrans.translators.mlp import MLPTranslator, full_rank
 
 
 def net_from_config(arch, width, in_dim, out_dim, *overrides):

@@ -1,0 +1,391 @@
+"""analyze.py's work: every finished run of a sweep -> scores, Chroma collections, tables, figures, examples.
+
+Per model pair it loads the native vectors once, scores each translator (the sweep's runs plus
+closed-form lstsq and Procrustes fitted here, so every pair has a reference), and caches each
+score set under a hash of its inputs: re-running reads them back and rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from embtrans.analysis.chroma_store import EmbeddingStore, collection_name
+from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
+from embtrans.analysis.pairs import PairData, load_pair, pair_id, translated_test
+from embtrans.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
+from embtrans.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
+from embtrans.analysis.scoring import untranslated_scores
+from embtrans.analysis.search import (
+    examples_markdown,
+    reference_searches,
+    search,
+    translated_search_scores,
+    worked_examples,
+)
+from embtrans.analysis.summaries import Items, Settings
+from embtrans.analysis.tables import build_tables, write_tables
+from embtrans.errors import UserError
+from embtrans.files import cached_scores, content_hash, has_cached_scores, write_if_changed
+from embtrans.run_files import DamagedFile
+from embtrans.sweep.run_index import NOT_IN_FINGERPRINT, fingerprint_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Candidate:
+    """One translated embedding dataset: a sweep run, or a closed-form map fitted during analysis."""
+
+    id: TranslatorId
+    vectors: np.ndarray
+    run: Run | None = None
+
+    @property
+    def label(self) -> str:
+        return self.id.label
+
+    @property
+    def fingerprint(self) -> str:
+        """Part of its collection's name: two runs that differ only in hyperparameters get two collections."""
+        return self.run.key[:8] if self.run else ""
+
+
+@dataclass
+class Analysis:
+    output_dir: Path
+    sweep: SweepRuns
+    results: pd.DataFrame  # one row per candidate: a translator at one seed, on one pair
+    items: Items = field(default_factory=Items)  # per-text / per-query scores, for the intervals
+    references: dict = field(default_factory=dict)  # per pair: scores that hold before translation
+    examples: dict = field(default_factory=dict)  # per pair and chosen translator
+    figures: list[Path] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    collections: list[str] = field(default_factory=list)
+    chroma_dir: Path | None = None
+    seconds: float = 0.0
+
+
+def resolve_sweep_dir(cfg: DictConfig) -> Path:
+    return Path(cfg.sweep_dir) if cfg.get("sweep_dir") else latest_sweep(Path(cfg.paths.log_dir))
+
+
+def analyze(cfg: DictConfig) -> Analysis:
+    started = time.perf_counter()
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
+    sweep = load_sweep(resolve_sweep_dir(cfg))
+    output_dir = Path(cfg.output_dir) if cfg.get("output_dir") else Path(cfg.paths.log_dir) / "analysis" / sweep.sweep_dir.name
+    for line in sweep.left_out:
+        log.warning("left out of the analysis: %s", line)
+
+    groups: dict[PairId, list[Run]] = defaultdict(list)
+    for run in sweep.runs:
+        groups[pair_id(run)].append(run)
+
+    from embtrans.analysis.figures.figure_set import FigureSet  # matplotlib and umap load only when there is work
+
+    figures = FigureSet(output_dir / "figures", Path(cfg.paths.log_dir) / "analysis" / "cache" / "umap", cfg.figures)
+    rows, references, examples, collections, items = [], {}, {}, [], Items()
+    score_pool = ScorePool(worker_count(cfg.get("score_workers")))
+    with EmbeddingStore(Path(cfg.chroma_dir)) as store:
+        for pid, runs in groups.items():
+            pair = load_pair(runs[0], cfg.paths.embedding_cache_dir)
+            log.info("analysing %s on %s: %d run(s)", pid.name, pid.dataset, len(runs))
+            natives = sync_native(store, pair, pid, already=set(collections))
+            collections += natives.values()
+            queries, pool = search_sets(pair)
+            queries_a, queries_b = vectors_of(pair, "a", queries), vectors_of(pair, "b", queries)
+            settings_key = OmegaConf.to_container(cfg.metrics, resolve=True)
+
+            def untranslated():
+                scores, per_text = untranslated_scores(pair.native_a, pair.native_b,
+                                                       pair.paired.target[pair.paired.rows("train")], cfg.metrics)
+                searches = reference_searches(store, natives["a"], natives["b"], queries_a, queries_b, queries,
+                                              pool, pair.relevant, cfg.retrieval.k)
+                return {**scores, "search": searches}, {**per_text, **searches.pop("items")}
+
+            reference, reference_items = cached_scores(
+                output_dir / "cache" / pid.folder / "untranslated.json",
+                content_hash(pair.native_a, pair.native_b, extra=[settings_key, cfg.retrieval.k, natives, "items"]),
+                untranslated)
+            items.references[pid] = reference_items
+            references[pid.folder] = {k: v for k, v in reference.items() if k != "search"} | {
+                "search": reference["search"]["scores"]}
+            scored = []
+            found = candidates(runs, pair, cfg, sweep.left_out)
+            names = [collection_name(pid.dataset, pid.name, c.id.file_name, c.fingerprint) for c in found]
+            paths = [output_dir / "cache" / pid.folder / f"{c.id.file_name}.json" for c in found]
+            keys = [content_hash(c.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, "items"])
+                    for c, name in zip(found, names)]
+            # Every uncached translator's vector scores start at once, in the workers.
+            pending = [None if has_cached_scores(path, key) else score_pool.submit(pair.native_b, c.vectors, cfg.metrics)
+                       for c, path, key in zip(found, paths, keys)]
+            for candidate, name, path, key, vector_scores in zip(found, names, paths, keys, pending):
+                sync_translated(store, name, pair, pid, candidate)
+                collections.append(name)
+                result, per_item = cached_scores(
+                    path, key,
+                    lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool, reference["search"],
+                                            cfg, vector_scores),
+                )
+                items.translators[(pid, candidate.id)] = per_item
+                scored.append((candidate, result))
+                rows.append(result_row(pid, candidate, result, reference))
+            for candidate, result in chosen(scored, cfg.figures.translators, cfg.figures.run_seed):
+                label = f"{pid.name} {candidate.id.run_label}"
+                figures.umap(pid.folder, candidate, pair, label)
+                figures.kernels(pid.folder, candidate, pair, label)
+                examples[f"{pid.folder}/{candidate.id.run_label}"] = worked_examples(
+                    reference["search"]["native_ranking"], result["ranking"], pair.relevant, pair.test_texts,
+                    cfg.retrieval.examples, cfg.retrieval.k)
+
+    results = pd.DataFrame(rows)
+    analysis = Analysis(output_dir, sweep, results, items, references=references, examples=examples,
+                        figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir))
+    write_outputs(analysis, cfg, figures)
+    analysis.seconds = round(time.perf_counter() - started, 1)
+    return analysis
+
+
+def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[str]) -> list[Candidate]:
+    """The pair's translators. A run whose translated vectors are damaged is left out (and listed in
+    ``left_out``); the others go on."""
+    readable = []
+    for run in runs:
+        try:
+            readable.append((run, translated_test(run, pair)))
+        except DamagedFile as damaged:
+            log.warning("left out of the analysis: %s: %s", " ".join(run.jobs), damaged)
+            left_out.append(f"{' '.join(run.jobs)}: {damaged}")
+    ids = translator_ids([run for run, _ in readable])
+    found = [Candidate(ids[run.key], vectors, run) for run, vectors in readable]
+    return found + [Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, closed_form_config(cfg, name)))
+                    for name in cfg.baselines]
+
+
+def translator_ids(runs: list[Run]) -> dict[str, TranslatorId]:
+    """Each run's translator, by run key. Runs that differ only by seed are one translator at several
+    seeds; runs of one arch and width that differ in something else (a swept loss, init, learning
+    rate...) are told apart by the settings that differ, e.g. ``linear@init=lstsq,loss=mse+infonce``
+    (their jobs column says which overrides made each)."""
+    groups = defaultdict(list)
+    for run in runs:
+        groups[(run.info["arch"], run.info.get("width"))].append(run)
+    ids = {}
+    for (arch, width), group in groups.items():
+        variants = variant_labels(group)
+        for run in group:
+            ids[run.key] = TranslatorId(arch, width, TRAINED, variants[run.key], run.info.get("seed"))
+    # Runs the config cannot tell apart (a copied run folder): each keeps its own label, by fingerprint.
+    taken = defaultdict(list)
+    for key, tid in ids.items():
+        taken[tid].append(key)
+    for tid, keys in taken.items():
+        for key in keys if len(keys) > 1 else []:
+            ids[key] = TranslatorId(tid.arch, tid.width, TRAINED, key[:6], tid.seed)
+    return ids
+
+
+# Settings that never tell two translators apart: the seed, and what the run fingerprint leaves out
+# (where a run writes, how it logs, the references scored beside it).
+NOT_A_VARIANT = ("seed", *NOT_IN_FINGERPRINT)
+
+
+def variant_labels(runs: list[Run]) -> dict[str, str]:
+    """By run key: "" when the runs differ only by seed, else the settings in which the run's variant
+    differs from the others (`key=value`, by the key's last part where that is unambiguous). Runs whose
+    fingerprints differ only by seed are one translator whatever else their configs spell differently
+    (a run reused from an older sweep, whose config predates a default), so variants are told apart
+    between one run of each such group."""
+    groups = defaultdict(list)
+    for run in runs:
+        settings = fingerprint_settings(run.config)
+        settings.pop("seed", None)
+        groups[json.dumps(settings, sort_keys=True, default=str)].append(run)
+    labels = differing_settings([group[0] for group in groups.values()])
+    return {run.key: labels[group[0].key] for group in groups.values() for run in group}
+
+
+def differing_settings(runs: list[Run]) -> dict[str, str]:
+    settings = {run.key: {key: value for key, value in flat_settings(run.config).items()
+                          if not any(key == skip or key.startswith(skip + ".") for skip in NOT_A_VARIANT)}
+                for run in runs}
+    differing = sorted({key for values in settings.values() for key in values
+                        if len({json.dumps(other.get(key), default=str) for other in settings.values()}) > 1})
+    if not differing:
+        return {run.key: "" for run in runs}
+    last = [key.rsplit(".", 1)[-1] for key in differing]
+    names = {key: short if last.count(short) == 1 else key for key, short in zip(differing, last)}
+    return {key: ",".join(f"{names[k]}={values.get(k)}" for k in differing) for key, values in settings.items()}
+
+
+def flat_settings(config, prefix: str = "") -> dict:
+    """A run's config as dotted key -> value."""
+    container = OmegaConf.to_container(config, resolve=False) if not isinstance(config, dict) else config
+    flat = {}
+    for key, value in container.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def closed_form_config(cfg: DictConfig, name: str) -> DictConfig:
+    if name not in cfg.closed_form:
+        raise UserError(f"baselines names {name!r}, which is not a closed-form map: use some of "
+                        f"{sorted(cfg.closed_form)}")
+    return cfg.closed_form[name]
+
+
+def passages(pair: PairData) -> np.ndarray:
+    """Which test texts are passages: the corpus every search runs over, and what each Chroma
+    collection holds."""
+    return (pair.test_texts["kind"] == "passage").to_numpy()
+
+
+def search_sets(pair: PairData) -> tuple[list[str], list[str]]:
+    """Test queries that have a relevant test passage, and the test passages they search."""
+    texts = pair.test_texts
+    pool = texts.loc[passages(pair), "id"].astype(str).tolist()
+    queries = [q for q in texts.loc[texts["kind"] == "query", "id"].astype(str) if q in pair.relevant]
+    return queries, pool
+
+
+def vectors_of(pair: PairData, side: str, ids: list[str]) -> np.ndarray:
+    position = {text_id: i for i, text_id in enumerate(pair.test_texts["id"].astype(str))}
+    native = pair.native_a if side == "a" else pair.native_b
+    return native[[position[i] for i in ids]]
+
+
+def sync_native(store: EmbeddingStore, pair: PairData, pid: PairId, already: set[str]) -> dict[str, str]:
+    """A collection per (dataset, model): the test passages as the model embeds them. A model shared by
+    several pairs is synced once per analysis (``already`` holds what was)."""
+    names = {}
+    for side, model, vectors in (("a", pid.model_a, pair.native_a), ("b", pid.model_b, pair.native_b)):
+        name = names[side] = collection_name(pid.dataset, model)
+        if name not in already:
+            sync_passages(store, name, pair, vectors, {"model": model, "dataset": pid.dataset},
+                          {"dataset": pid.dataset, "model": model, "space": "native"})
+    return names
+
+
+def sync_translated(store: EmbeddingStore, name: str, pair: PairData, pid: PairId, candidate: Candidate) -> None:
+    """The translator's collection: the test passages translated from A into B's space (what a migration
+    without re-embedding would store)."""
+    common = {"from_model": pid.model_a, "to_model": pid.model_b, "arch": candidate.id.arch,
+              "translator": candidate.label}
+    if candidate.id.width is not None:
+        common["width"] = int(candidate.id.width)
+    if candidate.id.seed is not None:
+        common["seed"] = int(candidate.id.seed)
+    description = {**common, "space": "translated",
+                   "run_dir": str(candidate.run.run_dir) if candidate.run else "fitted during analysis"}
+    sync_passages(store, name, pair, candidate.vectors, common, description)
+
+
+def sync_passages(store: EmbeddingStore, name: str, pair: PairData, test_vectors: np.ndarray, common: dict,
+                  description: dict) -> None:
+    """Store the test passages' rows of ``test_vectors`` (one row per test text), with their texts."""
+    rows = passages(pair)
+    texts = pair.test_texts[rows]
+    metadatas = [{"text_id": str(i), "split": "test", "kind": str(k), "label": str(lab), **common}
+                 for i, k, lab in zip(texts["id"], texts["kind"], texts["label"])]
+    added = store.sync(name, texts["id"].astype(str).tolist(), test_vectors[rows], metadatas, texts["text"].tolist(),
+                       description)
+    if added:
+        log.info("Chroma: %d vectors added to %s", added, name)
+
+
+def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search,
+                    cfg, vector_scores: Future | None = None) -> tuple[dict, dict]:
+    """The translator's vector scores (from a worker when ``vector_scores`` is its future), and its search."""
+    scores, per_item = (vector_scores.result() if vector_scores is not None
+                        else scores_on_one_thread(pair.native_b, candidate.vectors, cfg.metrics))
+    ranking = search(store, name, query_vectors, queries, pool, cfg.retrieval.k)
+    searched, per_query = translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k)
+    return {**scores, **searched, "ranking": ranking}, {**per_item, **per_query}
+
+
+def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict) -> dict:
+    run, tid = candidate.run, candidate.id
+    row = {
+        "dataset": pid.dataset, "pair": pid.name, "model_a": pid.model_a, "model_b": pid.model_b,
+        "translator": tid.label, "seed": tid.seed, "run_label": tid.run_label, "arch": tid.arch, "width": tid.width,
+        "hidden": run.info.get("hidden") if run else None, "kind": tid.kind,
+        "parameters": run.info.get("parameters") if run else None,
+        "run_dir": str(run.run_dir) if run else "", "jobs": " ".join(run.jobs) if run else "",
+        # What chose the run's kept epoch on the validation split, and its value there: lets the analysis
+        # pick its best trained translator without looking at the test split (summaries.questions).
+        **validation_choice(run),
+    }
+    row.update({k: v for k, v in result.items() if k != "ranking"})
+    row.update({k: v for k, v in reference.items() if k != "search"})
+    return row
+
+
+def validation_choice(run) -> dict:
+    monitor = (run.info.get("monitor") or {}) if run else {}
+    return {"val_monitor": monitor.get("metric"), "val_score": monitor.get("best")}
+
+
+def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -> list[tuple[Candidate, dict]]:
+    """The runs that get pictures and worked examples: of 'best' (the trained translator with the lowest
+    test MSE, averaged over its seeds) and/or named translators such as linear or mlp1-x8, the run at
+    ``run_seed`` (null: each translator's lowest seed), so a multi-seed study still shows one run each."""
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    by_label = defaultdict(list)
+    for item in scored:
+        by_label[item[0].label].append(item)
+    labels = []
+    trained = {label: runs for label, runs in by_label.items() if runs[0][0].id.kind == TRAINED}
+    for name in wanted:
+        if name == "best" and trained:
+            labels.append(min(trained, key=lambda label: np.mean([r["test_mse"] for _, r in trained[label]])))
+        elif name in by_label:
+            labels.append(name)
+    picks = []
+    for label in dict.fromkeys(labels):
+        runs = sorted(by_label[label], key=lambda item: (item[0].id.seed is None, item[0].id.seed or 0))
+        at_seed = [item for item in runs if run_seed is None or item[0].id.seed in (run_seed, None)]
+        if at_seed:
+            picks.append(at_seed[0])
+    return picks
+
+
+def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
+    analysis.tables = build_tables(analysis.results, analysis.items, Settings(**cfg.intervals))
+    for note in analysis.tables["seeds_left_out"]["note"]:
+        log.warning("left out of a comparison: %s", note)
+    write_tables(analysis.tables, analysis.output_dir / "tables")
+    figures.mse_vs_width(analysis.tables["translators"], analysis.results)
+    figures.retention(analysis.tables["translators"])  # adds to figures.written, which analysis.figures is
+    for key, examples in analysis.examples.items():
+        write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))
+        write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.md", examples_markdown(key, examples))
+    summary = {
+        "sweep_dir": str(analysis.sweep.sweep_dir),
+        "left_out": analysis.sweep.left_out,
+        "skipped": analysis.sweep.skipped,
+        # comparisons made at the seeds both sides have: what each left out (tables/seeds_left_out.csv)
+        "seeds_left_out": analysis.tables["seeds_left_out"]["note"].tolist(),
+        "chroma_dir": str(cfg.chroma_dir),
+        "collections": sorted(set(analysis.collections)),
+        "references": analysis.references,
+        "results": json.loads(analysis.results.to_json(orient="records", double_precision=15)),
+        "tables": sorted(str(p.relative_to(analysis.output_dir)) for p in (analysis.output_dir / "tables").iterdir()),
+        "figures": sorted(str(p.relative_to(analysis.output_dir)) for p in analysis.figures),
+        "examples": sorted(analysis.examples),
+    }
+    write_if_changed(analysis.output_dir / "analysis.json", json.dumps(summary, indent=1))

@@ -1,0 +1,192 @@
+"""The conclusion, generated from the analysis' tables: each sentence is computed, and says nothing it cannot show.
+
+Comparative sentences come from tables/comparisons.csv: paired bootstraps over the same test items
+and seeds. A sentence says "beats" only when the 95 % interval of the difference excludes zero, and
+"no clear difference" otherwise; every one quotes the effect with its interval. Translators are
+ranked by their mean over seeds, never by one seed when several exist.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED
+from embtrans.metrics.registry import metric_of, ranking_metric, title_of
+from embtrans.report.content import Markdown
+from embtrans.report.markup import escape_markdown
+from embtrans.report.sections import ReportSections
+
+FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
+
+
+def conclusions(sections: ReportSections) -> dict[str, list[Markdown]]:
+    findings = [f for f in (best_overall(sections), *compared(sections), neighbourhoods(sections),
+                            cka_significance(sections)) if f]
+    return {"findings": findings, "caveats": caveats(sections)}
+
+
+def ranking_column(sections: ReportSections) -> str | None:
+    """The score translators are ranked by (the registry's rule), among the aggregate's measured columns."""
+    aggregate = sections.report.aggregate
+    return ranking_metric([c.removesuffix("_mean") for c in aggregate.columns
+                           if c.endswith("_mean") and aggregate[c].notna().any()])
+
+
+def best_overall(sections: ReportSections) -> Markdown | None:
+    column = ranking_column(sections)
+    if not column:
+        return None
+    aggregate = sections.report.aggregate.dropna(subset=[f"{column}_mean"])
+    best = aggregate.loc[aggregate[f"{column}_mean"].idxmax()]
+    value = sections.sources.aggregated(best.to_dict(), column)
+    seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
+    text = (f"Averaged over {len(sections.pairs)} pair(s){seeds}, **{escape_markdown(best['translator'])}** has "
+            f"the highest {title_of(column)}: {value}")
+    others = aggregate[aggregate["kind"] != best["kind"]]
+    if len(others):
+        runner = others.loc[others[f"{column}_mean"].idxmax()]
+        kind = "closed-form map" if runner["kind"] == CLOSED_FORM else "trained translator"
+        text += (f"; the best {kind}, {escape_markdown(runner['translator'])}, reaches "
+                 f"{sections.sources.aggregated(runner.to_dict(), column)}")
+    return Markdown(text + " (mean ± standard deviation over pairs [95 % interval]).")
+
+
+def compared(sections: ReportSections) -> list[Markdown]:
+    """One sentence per comparison the analysis tested: over all pairs, and each direction of a pair."""
+    table = sections.report.comparisons
+    if table.empty:
+        return []
+    rows = table[(table["scope"] == "all pairs") | table["directions"].astype(bool)]
+    order = {family: i for i, family in enumerate(FAMILY_ORDER)}
+    rows = rows.assign(order=rows["family"].map(lambda f: order.get(f, len(order)))).sort_values("order", kind="stable")
+    return [comparison_sentence(sections, row) for row in rows.to_dict("records")]
+
+
+def effect_text(sections: ReportSections, row: dict) -> str:
+    """The effect with its interval, linked to the comparisons table."""
+    style = "percent" if row["effect_kind"] == "relative change" else "signed"
+    effect = sections.sources.make(row["effect"], style, comparisons_file(sections), row["method"])
+    low, high = (sections.sources.make(row[side], style) for side in ("low", "high"))
+    what = "relative change" if row["effect_kind"] == "relative change" else "difference"
+    return f"{what} {effect} (95 % interval {low} to {high})"
+
+
+def comparisons_file(sections: ReportSections):
+    folder = sections.report.analysis_dir
+    return None if folder is None or sections.report.placeholder else folder / "tables" / "comparisons.csv"
+
+
+def support(row: dict) -> str:
+    """What the interval rests on, and how many pairs agree."""
+    seeds = f" and {int(row['seeds'])} seeds" if int(row["seeds"]) > 1 else ""
+    text = f"paired bootstrap over the same test items{seeds}"
+    # Compared at the seeds both sides have (a run missing on one side): say which, and where the rest is listed.
+    if isinstance(row.get("seeds_left_out"), str) and row["seeds_left_out"]:
+        text += (f", at seed(s) {escape_markdown(row['seed_list'])} only, those both were run at "
+                 "(section 1 lists what was left out)")
+    pairs = int(row["pairs"])
+    if pairs > 1 and not row["directions"]:
+        text += f"; better in {int(row['pairs_first_better'])} of {pairs} pairs"
+    return text
+
+
+def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
+    # Labels and pair titles come from the sweep's configs (a swept value is part of a label): text only.
+    first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
+    verdict = row["verdict"]
+    if row["directions"]:
+        forward, backward = (escape_markdown(pair) for pair in row["scope"].split(" vs "))
+        subject = f"For {first}, {forward} against {backward}"
+        if verdict == "no clear difference":
+            claim = f"{subject}: no clear difference between the two directions"
+        else:
+            easier, harder = (forward, backward) if verdict == "better" else (backward, forward)
+            claim = f"{subject}: {easier} is the easier direction (than {harder})"
+    elif verdict == "better":
+        claim = f"{first} beats {second}"
+    elif verdict == "worse":
+        claim = f"{first} does worse than {second}"
+    else:
+        claim = f"No clear difference between {first} and {second}"
+    lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
+    direction = " (lower is better)" if lower_better else ""
+    chosen = ""
+    if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"]:
+        chosen = (f" ({escape_markdown(row['first'])} is the trained translator with the "
+                  f"{escape_markdown(row['first_chosen_by'])})")
+    return Markdown(f"{claim} on {title_of(row['metric'])}{direction}: {effect_text(sections, row)}; "
+                    f"{support(row)}{chosen}.")
+
+
+def neighbourhoods(sections: ReportSections) -> Markdown | None:
+    k = sections.knn_k
+    column, reference = f"jaccard@{k}", f"untranslated_jaccard@{k}"
+    aggregate = sections.report.aggregate
+    if not k or reference not in sections.results or f"{column}_mean" not in aggregate:
+        return None
+    ranked = aggregate.dropna(subset=[f"{column}_mean"])
+    if ranked.empty:
+        return None
+    best = ranked.loc[ranked[f"{column}_mean"].idxmax()]
+    first_rows = sections.pair_rows()
+    raw_mean = first_rows[reference].mean()
+    raw = sections.sources.mean(first_rows, reference, anchor="sources")
+    chance = sections.sources.mean(first_rows, f"untranslated_chance_jaccard@{k}", anchor="sources")
+    low, high = best.get(f"{column}_low", math.nan), best.get(f"{column}_high", math.nan)
+    if pd.notna(low) and low > raw_mean:
+        relation = "clearly above"
+    elif pd.notna(high) and high < raw_mean:
+        relation = "clearly below"
+    else:
+        relation = "not clearly different from"
+    label = escape_markdown(best["translator"])
+    return Markdown(f"Neighbourhoods: for the best translator by Jaccard@{k} ({label}), each text's "
+                    f"{k} nearest neighbours and its native B ones have a Jaccard index (shared over either) of "
+                    f"{sections.sources.aggregated(best.to_dict(), column)}, {relation} raw A's {raw} "
+                    f"(chance: {chance}).")
+
+
+def cka_significance(sections: ReportSections) -> Markdown | None:
+    results = sections.results
+    if "cka_linear" not in results or "cka_linear_null_p95" not in results:
+        return None
+    rows = results[results["cka_linear"].notna()]
+    if rows.empty:
+        return None
+    above = int((rows["cka_linear"] > rows["cka_linear_null_p95"]).sum())
+    first_rows = sections.pair_rows()
+    raw = sections.sources.mean(first_rows, "untranslated_cka_linear", anchor="sources")
+    translated = sections.sources.mean(rows.assign(translator="all"), "cka_linear", anchor="sources")
+    return Markdown(f"Kernel matrices: {above} of {len(rows)} translated spaces (runs) have a linear CKA with native B "
+                    f"above the 95th percentile of their permutation null; the mean linear CKA is {translated} "
+                    f"after translation against {raw} between raw A and B.")
+
+
+def caveats(sections: ReportSections) -> list[Markdown]:
+    report, found = sections.report, []
+    trained = sections.results[sections.results["kind"] == TRAINED]
+    seeds = sorted({int(s) for s in trained["seed"].dropna()}) if "seed" in trained else []
+    if len(trained) and sections.summary[sections.summary["kind"] == TRAINED]["seeds"].max() == 1:
+        found.append(Markdown(f"Each setting was trained once (seed{'s' if len(seeds) > 1 else ''} "
+                              f"{', '.join(str(s) for s in seeds)}): the intervals cover which test texts were "
+                              "drawn, not run-to-run variation; run the study preset (+sweep=study) for several seeds."))
+    elif len(trained):
+        found.append(Markdown(f"Trained translators were run at seeds {', '.join(str(s) for s in seeds)}: every number "
+                              "is the mean over seeds, ± their standard deviation; worked examples and pictures show "
+                              "one seed's run (named in their titles)."))
+    epochs = [facts.epochs for facts in report.runs.values() if facts.epochs is not None]
+    if epochs and report.protocol.max_epochs and max(epochs) >= report.protocol.max_epochs:
+        stopped = sum(e >= report.protocol.max_epochs for e in epochs)
+        found.append(Markdown(f"{stopped} of {len(epochs)} run(s) reached the epoch limit "
+                              f"({report.protocol.max_epochs}) before early stopping: they may be undertrained."))
+    budget = [facts for facts in report.runs.values() if facts.stopped_by == "time budget"]
+    if budget:
+        found.append(Markdown(f"{len(budget)} of {len(report.runs)} run(s) were stopped by their time budget "
+                              "(trainer.max_time) before early stopping: not converged, so they understate what "
+                              "their translator can do."))
+    if report.left_out:
+        found.append(Markdown(f"{len(report.left_out)} job(s) of the sweep failed or did not finish and are not "
+                              "in any number here (listed in the appendix)."))
+    return found

@@ -1,0 +1,387 @@
+"""The report's sections as template context: tables of linked values, figures and worked searches.
+
+Everything shown is read from the ReportInput; which metric columns exist (k of Jaccard@k, k of
+nDCG@k) is found from the results, so a sweep analysed with other settings still reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from embtrans.analysis.identifiers import TRAINED, PairId, file_name
+from embtrans.metrics.registry import aggregated, reference_of, title_of
+from embtrans.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from embtrans.report.inputs import ReportInput
+from embtrans.report.trusted_html import anchor_html
+from embtrans.report.values import Value
+
+SECTIONS = [
+    Section("introduction", "1. What was done"),
+    Section("architectures", "2. The translators and what is measured where"),
+    Section("kernels", "3. Are the kernel matrices different?"),
+    Section("examples", "4. Example searches"),
+    Section("aggregates", "5. Quantitative results"),
+    Section("umap", "6. UMAP pictures"),
+    Section("conclusion", "7. Conclusion"),
+    Section("sources", "Appendix: where every number comes from"),
+]
+SNIPPET_CHARS = 280
+
+
+def metric_ks(results: pd.DataFrame, pattern: str) -> list[int]:
+    return sorted(int(m.group(1)) for c in results.columns if (m := re.fullmatch(pattern, c)))
+
+
+class ReportSections:
+    """Reads the analysis' tables: ``results`` (one row per run), ``summary`` (per translator and pair over
+    its seeds, with intervals), ``aggregate`` (per translator over pairs) and ``comparisons``."""
+
+    def __init__(self, report: ReportInput, report_dir: Path, examples_per_pair: int = 2):
+        self.report = report
+        self.results = report.results
+        self.summary = report.translators
+        self.sources = Sources(report, report_dir)
+        self.report_dir = Path(report_dir)
+        self.examples_per_pair = examples_per_pair
+        self.pairs = list(dict.fromkeys(zip(self.results["dataset"], self.results["pair"])))
+        self.pair_ids = {(d, p): PairId(d, a, b) for d, p, a, b in
+                         self.results[["dataset", "pair", "model_a", "model_b"]].itertuples(index=False)}
+        self.translators = list(dict.fromkeys(self.summary["translator"]))
+        self.knn_ks = metric_ks(self.results, r"jaccard@(\d+)")  # every k the analysis ran with
+        self.knn_k = (self.knn_ks or [None])[0]  # the one the by-pair tables show
+        self.retrieval_k = (metric_ks(self.results, r"ndcg@(\d+)") or [None])[0]
+        self.seeds = int(self.summary["seeds"].max()) if len(self.summary) else 1
+
+    # -- shared pieces ---------------------------------------------------------------------------------
+
+    def pair_title(self, dataset: str, pair: str) -> str:
+        several = len({d for d, _ in self.pairs}) > 1
+        return self.pair_ids[(dataset, pair)].title + (f" ({dataset})" if several else "")
+
+    def model_b(self, dataset: str, pair: str) -> str:
+        return self.pair_ids[(dataset, pair)].model_b
+
+    def rows_of(self, translator: str) -> pd.DataFrame:
+        """Every run of the translator: one per pair and seed."""
+        return self.results[self.results["translator"] == translator]
+
+    def row(self, dataset: str, pair: str, translator: str):
+        """The translator on one pair, over its seeds (the translators table's row)."""
+        found = self.summary[(self.summary["dataset"] == dataset) & (self.summary["pair"] == pair)
+                             & (self.summary["translator"] == translator)]
+        return None if found.empty else found.iloc[0]
+
+    def run_row(self, dataset: str, pair: str, run_label: str):
+        found = self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)
+                             & (self.results["run_label"] == run_label)]
+        return None if found.empty else found.iloc[0]
+
+    def pair_rows(self) -> pd.DataFrame:
+        """One row per pair: where its before-translation references are read."""
+        return self.results.drop_duplicates(["dataset", "pair"])
+
+    def first_row(self, dataset: str, pair: str):
+        return self.results[(self.results["dataset"] == dataset) & (self.results["pair"] == pair)].iloc[0]
+
+    def by_pair(self, metric: str, style: str = "fraction", references: list[tuple[str, str]] = (),
+                caption: str = "", mean: bool = True) -> Table:
+        """Translators × pairs, with before-translation references as extra rows and a mean column."""
+        header = ["translator", *(self.pair_title(d, p) for d, p in self.pairs)] + (["mean over pairs"] if mean else [])
+        rows = []
+        for translator in self.translators:
+            cells = [self.sources.summarised(r, metric, style) if (r := self.row(d, p, translator)) is not None else "–"
+                     for d, p in self.pairs]
+            rows.append([translator, *cells] + ([self.over_pairs(translator, metric, style)] if mean else []))
+        for label, reference in references:
+            cells = [self.sources.reference(self.first_row(d, p), reference, style) for d, p in self.pairs]
+            rows.append([f"{label} (reference)", *cells] + ([""] if mean else []))
+        return Table(header, rows, caption)
+
+    def over_pairs(self, translator: str, metric: str, style: str) -> Value:
+        """The translator's mean over pairs as the analysis' aggregate table has it (with its interval), or,
+        for a metric not summarised there, the plain mean of the pairs' values."""
+        aggregate = self.report.aggregate
+        found = aggregate[aggregate["translator"] == translator] if f"{metric}_mean" in aggregate else aggregate[:0]
+        if len(found):
+            return self.sources.aggregated(found.iloc[0].to_dict(), metric, style)
+        return self.sources.mean(self.summary[self.summary["translator"] == translator], metric, style)
+
+    def figures_of(self, kind: str) -> dict[tuple[str, str, str], Path]:
+        """(dataset, pair, run label) -> the analysis' figure of that kind (figures are of one run)."""
+        names = {(d, p, file_name(t)): t for d, p, t in zip(self.results["dataset"], self.results["pair"],
+                                                             self.results["run_label"])}
+        found = {}
+        for path in self.report.figures:
+            parts = path.parts
+            if kind in parts and len(parts) >= 3:
+                dataset, pair, stem = parts[-3], parts[-2], path.stem
+                if (dataset, pair, stem) in names:
+                    found[(dataset, pair, names[(dataset, pair, stem)])] = path
+        return found
+
+    # -- 1. introduction -----------------------------------------------------------------------------
+
+    def introduction(self) -> dict:
+        report = self.report
+        trained = self.results[self.results["kind"] == "trained"]
+        datasets = Table(["dataset", "what it is", "texts used", "train / val / test"], [
+            [info["name"], info["description"],
+             self.sources.make(sum(info["split_sizes"].values()) if info["split_sizes"] else None, "count"),
+             " / ".join(f"{info['split_sizes'].get(s, 0):,}" for s in ("train", "val", "test"))]
+            for info in report.datasets.values()])
+        models = Table(["model", "what it is", "dimension"],
+                       [[name, m["description"], str(m["dim"])] for name, m in sorted(report.models.items())])
+        family = []
+        for translator in self.translators:
+            rows = self.rows_of(translator)
+            first = rows.iloc[0]
+            hidden = pd.to_numeric(rows["hidden"], errors="coerce").dropna()
+            params = pd.to_numeric(rows["parameters"], errors="coerce").dropna()
+            family.append([
+                translator, first["kind"],
+                f"{int(hidden.min()):,}–{int(hidden.max()):,}" if len(hidden) and hidden.min() != hidden.max()
+                else (f"{int(hidden.iloc[0]):,}" if len(hidden) else "–"),
+                f"{int(params.min()):,}–{int(params.max()):,}" if len(params) and params.min() != params.max()
+                else (f"{int(params.iloc[0]):,}" if len(params) else "closed form"),
+                str(rows["pair"].nunique()), str(rows.groupby("pair").size().max()),
+            ])
+        scope, missing = self.scope(trained)
+        return {
+            "scope": scope, "missing": missing, "notes": Markdown(report.notes) if report.notes else None,
+            "trained": len(trained), "pairs": len(self.pairs), "protocol": report.protocol,
+            "datasets": datasets, "models": models,
+            "family": Table(["translator", "kind", "hidden units", "parameters", "pairs", "seeds"], family),
+            "seeds": self.seeds, "seed_list": sorted({int(s) for s in self.results["seed"].dropna()}),
+            "directions": [self.pair_title(d, p) for d, p in self.pairs],
+        }
+
+    def scope(self, trained: pd.DataFrame) -> tuple[Table, list[str]]:
+        """Per trained translator: its runs, where and how long they trained, how they stopped; and the
+        pairs where it has fewer runs than the study's seeds (a cut, a failure or a run never made)."""
+        rows, missing = [], []
+        seeds = sorted({int(s) for s in trained["seed"].dropna()})
+        for translator in dict.fromkeys(trained["translator"]):
+            runs = trained[trained["translator"] == translator]
+            facts = [self.report.runs[d] for d in dict.fromkeys(runs["run_dir"]) if d in self.report.runs]
+            machines = sorted({("another machine's GPU" if f.transported else "this machine")
+                               + (f" ({f.precision})" if f.precision else "") for f in facts})
+            epochs = sorted(f.epochs for f in facts if f.epochs is not None)
+            stops = pd.Series([f.stopped_by or "?" for f in facts]).value_counts()
+            seconds = sum(f.seconds or 0.0 for f in facts)
+            rows.append([translator, str(len(facts)), str(runs["pair"].nunique()), ", ".join(machines),
+                         f"{epochs[len(epochs) // 2]} ({epochs[0]}–{epochs[-1]})" if epochs else "–",
+                         ", ".join(f"{reason} {count}" for reason, count in stops.items()),
+                         self.sources.make(seconds / 60, "rank", f"#{source_anchor(translator)}",
+                                           f"{translator}: minutes of training, added up over its runs (appendix)")])
+            for dataset, pair in self.pairs:
+                have = sorted({int(s) for s in runs.loc[(runs["dataset"] == dataset) & (runs["pair"] == pair), "seed"].dropna()})
+                if len(have) < len(seeds):
+                    missing.append(f"{translator}, {self.pair_title(dataset, pair)}: "
+                                   + (f"seed(s) {', '.join(map(str, have))} only" if have else "no run"))
+        return Table(["translator", "runs", "pairs", "trained on (number format)", "epochs: median (range)",
+                      "stopped by", "job time (min)"], rows,
+                     "Read from each run's metrics.json (linked in the appendix): epochs run, why training stopped, "
+                     "seconds of training; job time adds up the runs, which ran in parallel."), missing
+
+    # -- 3. kernel matrices and CKA ------------------------------------------------------------------
+
+    def kernels(self) -> dict:
+        figures = self.figures_of("kernels")
+        entries = []
+        for (dataset, pair, translator), path in figures.items():
+            title = f"{self.pair_title(dataset, pair)}, {translator}"
+            entries.append({"title": title, "figure": self.sources.figure(
+                path, f"Cosine-similarity matrices of {title}",
+                f"Cosine similarities among a fixed sample of test texts (sorted by label): native "
+                f"{self.model_b(dataset, pair)}, translated by {translator}, and their difference.")})
+        rows = []
+        pictured = {(d, p, t) for d, p, t in figures}
+        for dataset, pair in self.pairs:
+            for translator in self.results["run_label"].drop_duplicates():
+                row = self.run_row(dataset, pair, translator)
+                # the pictured runs and the closed-form references; section 5 has every translator
+                if (row is None or "cka_linear" not in row
+                        or (row["kind"] == TRAINED and (dataset, pair, translator) not in pictured)):
+                    continue
+                cells = []
+                for kernel in ("linear", "rbf"):
+                    if f"cka_{kernel}" in row:
+                        cells += [self.sources.value(row, f"cka_{kernel}"),
+                                  self.sources.value(row, f"cka_{kernel}_null_p95"),
+                                  self.sources.value(row, f"cka_{kernel}_p_value", "p_value")]
+                rows.append([self.pair_title(dataset, pair), translator, *cells])
+            first = self.first_row(dataset, pair)
+            rows.append([self.pair_title(dataset, pair), "untranslated A (reference)",
+                         *[cell for kernel in ("linear", "rbf") if f"untranslated_cka_{kernel}" in first
+                           for cell in (self.sources.reference(first, f"untranslated_cka_{kernel}"),
+                                        self.sources.reference(first, f"untranslated_cka_{kernel}_null_p95"),
+                                        self.sources.reference(first, f"untranslated_cka_{kernel}_p_value", "p_value"))]])
+        header = ["pair", "translator"]
+        for kernel in ("linear", "rbf"):
+            if f"cka_{kernel}" in self.results:
+                header += [f"{kernel} CKA", "null 95th pct.", "p"]
+        return {"entries": entries, "table": Table(header, rows)}
+
+    # -- 4. example searches -------------------------------------------------------------------------
+
+    def examples(self) -> list[dict]:
+        shown = []
+        by_pair = defaultdict(list)
+        for key, queries in self.report.examples.items():
+            dataset, pair, translator = key.split("/", 2)
+            by_pair[(dataset, pair)].append((translator, queries))
+        for (dataset, pair), candidates in by_pair.items():
+            # the most accurate trained translator that has examples: what a migration would use
+            def error(item):
+                row = self.run_row(dataset, pair, item[0])
+                return (row is None or row["kind"] != TRAINED, row["test_mse"] if row is not None else 0)
+            translator, queries = min(candidates, key=error)
+            if not queries:
+                continue
+            row = self.run_row(dataset, pair, translator)
+            picks = spread_indices(len(queries), self.examples_per_pair)
+            shown.append({
+                "title": f"{self.pair_title(dataset, pair)}, {translator}",
+                "model_b": self.model_b(dataset, pair),
+                "queries": [self.example(queries[i], row) for i in picks],
+            })
+        return shown
+
+    def example(self, example: dict, row) -> dict:
+        def docs(items):
+            return [{"text": self.sources.text(snippet(d["text"])), "relevant": bool(d.get("relevant"))}
+                    for d in items]
+        return {
+            "query": self.sources.text(snippet(example["query"])),
+            "jaccard": self.sources.make(example.get("jaccard"), "fraction", self.sources.of_row(row),
+                                         "Jaccard of the two top-k lists for this query"),
+            "relevant": docs(example.get("relevant", [])), "both": docs(example.get("both", [])),
+            "only_native": docs(example.get("only_native", [])),
+            "only_translated": docs(example.get("only_translated", [])),
+        }
+
+    # -- 5. aggregates -------------------------------------------------------------------------------
+
+    def aggregates(self) -> dict:
+        knn, rk = self.knn_k, self.retrieval_k
+        out = {
+            "mse": self.by_pair("test_mse", "mse", [("mean target vector", "mean_vector_mse")], mean=False),
+            "mse_figures": [self.sources.figure(p, "Test MSE against hidden units",
+                                                "Test MSE against the translator's hidden units, one panel per pair; "
+                                                "closed-form maps and the mean-vector baseline as horizontal lines.")
+                            for p in self.report.figures if p.name.startswith("mse_vs_width")],
+            "summary": self.summary_table(),
+            "knn_k": knn, "retrieval_k": rk,
+        }
+        if knn:
+            out["knn"] = self.by_pair(f"jaccard@{knn}", references=[("untranslated A", f"untranslated_jaccard@{knn}"),
+                                                                    ("chance", f"untranslated_chance_jaccard@{knn}")])
+            out["rbo"] = self.by_pair(f"rbo@{knn}", references=[("untranslated A", f"untranslated_rbo@{knn}")])
+        if "cka_linear" in self.results:
+            out["cka"] = self.by_pair("cka_linear", references=[("untranslated A", "untranslated_cka_linear")])
+        if rk:
+            out["retention"] = self.by_pair(f"ndcg@{rk}_retention")
+            out["retention_figures"] = [
+                self.sources.figure(p, f"nDCG@{rk} retention per translator and pair",
+                                    f"nDCG@{rk} retention of each translator (rows) on each pair (markers), the mean "
+                                    "over seeds with its 95 % interval as a bar.")
+                for p in self.report.figures if p.name.startswith("retention_")]
+            out["gap_closed"] = self.by_pair(f"ndcg@{rk}_gap_closed")
+            out["retrieval_refs"] = self.retrieval_references(rk)
+        if "top1_accuracy" in self.results:
+            out["matching"] = self.by_pair("top1_accuracy")
+            if "vec2vec_top1_accuracy" in self.summary:
+                out["matching_vec2vec"] = self.by_pair("vec2vec_top1_accuracy")
+            out["matching_pool"] = self.sources.make(self.results["matching_pool"].max(), "count")
+        return out
+
+    def summary_table(self) -> Table:
+        """One row per translator: every comparable metric over pairs (the analysis' aggregate table), baselines
+        last: mean ± standard deviation over pairs, and the 95 % interval of the mean."""
+        aggregate = self.report.aggregate
+        metrics = [(metric, column) for metric, column in
+                   aggregated([c.removesuffix("_mean") for c in aggregate.columns if c.endswith("_mean")])
+                   if aggregate[f"{column}_mean"].notna().any()]
+        rows = []
+        for row in aggregate.to_dict("records"):  # not itertuples: "jaccard@10_mean" is no attribute name
+            rows.append([row["translator"], str(row["pairs"]), str(row["seeds"]),
+                         *(self.sources.aggregated(row, column, metric.style) for metric, column in metrics)])
+        reference_row = ["before translation (reference)", str(len(self.pairs)), "–"]
+        first_rows = self.pair_rows()
+        for _, column in metrics:
+            reference = reference_of(column)
+            reference_row.append(self.sources.spread(first_rows, reference, anchor="sources")
+                                 if reference and reference in first_rows else "")
+        rows.append(reference_row)
+        return Table(["translator", "pairs", "seeds", *(title_of(column) for _, column in metrics)], rows,
+                     "Each pair's mean over seeds, averaged over pairs: mean ± standard deviation over pairs, then the "
+                     "95 % interval of that mean (a bootstrap over every pair's test texts or queries and seeds; for "
+                     "CKA, a t interval over seeds). References: the mean target vector for cosine, raw A vectors "
+                     "(untranslated) for neighbourhoods and CKA.")
+
+    def retrieval_references(self, k: int) -> Table:
+        rows = []
+        for dataset, pair in self.pairs:
+            first = self.first_row(dataset, pair)
+            rows.append([self.pair_title(dataset, pair),
+                         self.sources.reference(first, f"ndcg@{k}_native"),
+                         self.sources.reference(first, f"ndcg@{k}_floor"), str(first.get("floor_kind", "")),
+                         self.sources.reference(first, f"ndcg@{k}_source"),
+                         self.sources.make(first.get("retrieval_queries"), "count"),
+                         self.sources.make(first.get("retrieval_pool"), "count")])
+        return Table(["pair", f"native nDCG@{k} (ceiling)", f"floor nDCG@{k}", "floor is", f"A's own nDCG@{k}",
+                      "queries", "passages searched"], rows)
+
+    # -- 6. UMAP -------------------------------------------------------------------------------------
+
+    def umap(self) -> list[Figure]:
+        return [self.sources.figure(path, f"UMAP of {self.pair_title(d, p)}, {t}",
+                                    f"{self.pair_title(d, p)}, {t}: native {self.model_b(d, p)} test vectors (dots) "
+                                    f"and translated ones (crosses) in one UMAP projection fitted on the native "
+                                    "vectors; colours are the texts' labels.")
+                for (d, p, t), path in self.figures_of("umap").items()]
+
+    # -- appendix ------------------------------------------------------------------------------------
+
+    def appendix(self) -> Table:
+        rows = []
+        ordered = self.results.assign(order=self.results["translator"].map(self.translators.index)).sort_values(
+            ["order", "dataset", "pair", "seed"], kind="stable")
+        seen = set()
+        for _, row in ordered.iterrows():
+            translator = row["translator"]
+            anchor = "" if translator in seen else anchor_html(source_anchor(translator))
+            seen.add(translator)
+            source = self.sources.of_row(row)
+            facts = self.report.runs.get(row.get("run_dir"))
+            if self.report.placeholder or source is None:
+                link = self.sources.text("(no run yet)")
+            elif row["kind"] == "trained":
+                link = self.sources.link(Path(row["run_dir"]).name, source)
+            else:
+                link = self.sources.link("fitted during analysis", source)
+            wandb = self.sources.link(facts.wandb_dir.name, facts.wandb_dir) if facts and facts.wandb_dir else "–"
+            metrics = facts.run_dir / "metrics.json" if facts else None
+            seed = "–" if pd.isna(row.get("seed")) else str(int(row["seed"]))
+            rows.append([Markdown(anchor + self.sources.text(translator)), seed, self.pair_title(row["dataset"], row["pair"]),
+                         link, wandb, self.sources.make(facts.epochs if facts else None, "count", metrics),
+                         self.sources.make(facts.seconds if facts else None, "rank", metrics)])
+        return Table(["translator", "seed", "pair", "run", "W&B run", "epochs", "seconds"], rows)
+
+
+def spread_indices(n: int, wanted: int) -> list[int]:
+    """``wanted`` indices from first to last: the examples run from most to least agreement."""
+    if n <= wanted:
+        return list(range(n))
+    if wanted == 1:
+        return [0]
+    return sorted({round(i * (n - 1) / (wanted - 1)) for i in range(wanted)})
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"

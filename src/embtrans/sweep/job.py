@@ -1,0 +1,163 @@
+"""One job of a sweep around train(): reuse a finished twin, record a failure, always close W&B."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import sys
+import traceback
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from embtrans.config_checks import TRAIN_RULES, check
+from embtrans.errors import user_facing
+from embtrans.paths import in_multirun
+from embtrans.run_files import DamagedFile, read_metrics, reused_run, write_json
+from embtrans.sweep.environment import set_project_env
+from embtrans.sweep.faults import describe_fault
+from embtrans.sweep.orphan_guard import exit_when_orphaned
+from embtrans.sweep.run_index import RunIndex, run_fingerprint
+from embtrans.training.resume import resume_path
+from embtrans.training.run import train
+
+log = logging.getLogger(__name__)
+
+# Sweep workers import this module to run a job: they need the same resolvers as the main process.
+set_project_env()
+
+# What an interrupted or failed attempt leaves in a job folder; cleared before the job trains again
+# there, so the new attempt's checkpoint is best.ckpt and not best-v1.ckpt beside a stale one. An
+# interrupted attempt's checkpoints stay when it left a resume point (checkpoints/last.ckpt): the
+# run goes on from there.
+ATTEMPT_FILES = ("failed.json", "checkpoints", "translated",
+                 "skipped.json")  # a job once cut, now run (the cut lifted): no longer skipped
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Train unless this exact run is already done; return test MSE (NaN for a skipped or failed job).
+
+    In a sweep a failure is written to ``failed.json`` and the other jobs go on; the sweep's
+    summary lists it. Outside a sweep it is raised.
+    """
+    output_dir = Path(cfg.paths.output_dir)
+    if in_multirun():
+        exit_when_orphaned()
+    try:
+        check(cfg, TRAIN_RULES)
+        if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
+            return skip(output_dir, f"model_a and model_b are both {cfg.model_a.name!r}")
+        fingerprint = run_fingerprint(cfg)
+        index = RunIndex(Path(cfg.paths.log_dir) / "train" / "index")
+        with index.claim(fingerprint):
+            # This folder's own finished result comes first, wherever the sweep was copied or moved:
+            # the index is a cache of what is on disk, never the authority over it.
+            done_here = finished_in(output_dir, fingerprint) if cfg.get("resume", True) else None
+            if done_here is not None:
+                log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, done_here)
+                if done_here == output_dir and index.finished_run(fingerprint) is None:
+                    index.record(fingerprint, output_dir)  # the index forgot it (moved, or a fresh log dir)
+                return read_metrics(done_here)["test/mse"]
+            earlier = index.finished_run(fingerprint) if cfg.get("resume", True) else None
+            # The cut saves training time: a run already finished (here or elsewhere) is still a result.
+            if earlier is None and (reason := cut_reason(cfg)) is not None:
+                return skip(output_dir, reason)
+            # Only a job with no finished result of its own gets here: what it holds is an unfinished attempt.
+            clear_attempt(output_dir, keep_resume_point=cfg.get("resume", True))
+            if earlier is not None:
+                return reuse(earlier, output_dir, cfg)
+            metrics = train(cfg, fingerprint=fingerprint)
+            index.record(fingerprint, output_dir)
+        return metrics["test/mse"]
+    except Exception as error:
+        shown = user_facing(error)
+        try:
+            write_json(output_dir / "failed.json", {
+                "error": type(shown or error).__name__,
+                "message": str(shown or error),
+                "traceback": None if shown else traceback.format_exc(),
+            })
+            details = f"details in {output_dir / 'failed.json'}"
+        except OSError as unwritable:  # the fault itself may be the disk: say so, and let the sweep go on
+            details = f"and failed.json could not be written: {describe_fault(unwritable, output_dir)}"
+        if not in_multirun():
+            raise
+        log.error("job failed: %s (%s)", shown or describe_fault(error, output_dir), details)
+        return math.nan
+    finally:
+        finish_wandb()
+
+
+def skip(output_dir: Path, reason: str) -> float:
+    if not (output_dir / "skipped.json").exists():  # a re-run in place rewrites nothing
+        write_json(output_dir / "skipped.json", {"reason": reason})
+    log.info("skipping: %s", reason)
+    return math.nan
+
+
+def cut_reason(cfg: DictConfig) -> str | None:
+    """Why the sweep's cut (cfg.cut: wide runs at fewer seeds) leaves this job out; None: it runs."""
+    cut = cfg.get("cut") or {}
+    if (cut.get("seeds") is not None and cfg.arch.get("uses_width", True)
+            and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds):
+        seeds = ", ".join(map(str, cut.seeds)) or "none"
+        return f"cut: width {cfg.width} runs only at seed(s) {seeds} (cut.seeds; this job's seed is {cfg.seed})"
+    return None
+
+
+def clear_attempt(output_dir: Path, keep_resume_point: bool = False) -> None:
+    """Remove what an earlier, unfinished attempt left here (it is no result: a finished run would
+    have been reused). With ``keep_resume_point``, an attempt that was interrupted (not failed) keeps
+    its checkpoints, so training resumes from checkpoints/last.ckpt. The folder's name holds the run's
+    fingerprint, so a resume point found here is of this very run."""
+    interrupted = not (output_dir / "failed.json").exists() and resume_path(output_dir).exists()
+    for name in ATTEMPT_FILES:
+        if name == "checkpoints" and keep_resume_point and interrupted:
+            continue
+        path = output_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def finished_in(output_dir: Path, fingerprint: str) -> Path | None:
+    """The finished run this job's folder holds: the folder itself, when its metrics.json is a result of
+    this fingerprint, or the run its reuse pointer names, while that run is still there and still this
+    fingerprint's. None when the folder holds no finished result (a damaged file is logged)."""
+    if not (output_dir / "metrics.json").exists():
+        return None
+    try:
+        metrics = read_metrics(output_dir, "training the run again")
+        reused = reused_run(output_dir, metrics)
+        if reused is not None:
+            if not (reused / "metrics.json").exists():
+                return None
+            metrics, output_dir = read_metrics(reused, "training the run again"), reused
+    except DamagedFile as damaged:
+        log.warning("%s", damaged)
+        return None
+    return output_dir if metrics["run"].get("fingerprint") == fingerprint else None
+
+
+def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
+    metrics = read_metrics(earlier)
+    why = "the same run is already done"
+    if not cfg.arch.get("uses_width", True):
+        why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
+    if cfg.arch.get("closed_form", False):
+        why += f" ({cfg.arch.name} is fitted in closed form, so every seed is the same run)"
+    # Relative to this job's folder, so a sweep moved together with the run it reuses still finds it.
+    metrics["reused_from"] = os.path.relpath(earlier.resolve(), output_dir.resolve())
+    write_json(output_dir / "metrics.json", metrics)
+    log.info("not training %s: %s; its results are in %s", cfg.arch.name, why, earlier)
+    return metrics["test/mse"]
+
+
+def finish_wandb() -> None:
+    """Close this job's W&B run: joblib reuses worker processes, and an open run would swallow the next job's."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()

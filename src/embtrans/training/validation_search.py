@@ -1,0 +1,56 @@
+"""The validation split's search, scored inside training: B's native validation queries search the
+validation passages translated A -> B, by cosine, as the analysis searches the test split through
+Chroma. Its nDCG@k (`monitor=ndcg`) lets early stopping and the kept checkpoint follow what the
+analysis reports instead of the validation MSE, which stops contrastive objectives too early.
+
+Exact (every passage scored), and cheap: 418 queries against 87 passages on Rotten Tomatoes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from embtrans.data.paired import PairedEmbeddings
+from embtrans.errors import UserError
+from embtrans.metrics.retrieval import ndcg_at_k
+
+
+@dataclass
+class ValidationSearch:
+    queries: Tensor  # (q, d_B): native B vectors of the validation queries with a relevant validation passage
+    passages: Tensor  # (p, d_A): A vectors of the validation passages, translated at each scoring
+    relevant: Tensor  # (q, p) bool: passage j is relevant to query i
+    k: int = 10
+
+    @classmethod
+    def from_paired(cls, paired: PairedEmbeddings, k: int = 10) -> ValidationSearch:
+        texts = paired.dataset.texts
+        in_val = paired.split == "val"
+        passage_rows = np.flatnonzero(in_val & (texts["kind"] == "passage").to_numpy())
+        column = {text_id: j for j, text_id in enumerate(texts["id"].to_numpy()[passage_rows])}
+        query_rows, relevant = [], []
+        for row in np.flatnonzero(in_val & (texts["kind"] == "query").to_numpy()):
+            hits = [column[p] for p in paired.dataset.relevance.get(texts["id"].iat[row], ()) if p in column]
+            if hits:  # as the analysis: only queries with a relevant document in the pool are scored
+                query_rows.append(row)
+                relevant.append(np.isin(np.arange(len(passage_rows)), hits))
+        if not query_rows:
+            raise UserError(f"monitor=ndcg needs validation queries with a relevant validation passage, and the "
+                            f"validation split of {paired.dataset.name!r} has none: raise dataset.val_fraction "
+                            "(or dataset.limit), or use monitor=mse")
+        return cls(torch.from_numpy(np.ascontiguousarray(paired.target[query_rows])),
+                   torch.from_numpy(np.ascontiguousarray(paired.source[passage_rows])),
+                   torch.from_numpy(np.stack(relevant)), k)
+
+    @torch.no_grad()
+    def ndcg(self, translate: Callable[[Tensor], Tensor], device: torch.device | str = "cpu") -> float:
+        """Mean nDCG@k over the queries, with the passages translated by ``translate`` on ``device``."""
+        translated = translate(self.passages.to(device)).float()
+        scores = F.normalize(self.queries.to(device), dim=-1) @ F.normalize(translated, dim=-1).T
+        return float(ndcg_at_k(scores, self.relevant.to(device), self.k).mean())

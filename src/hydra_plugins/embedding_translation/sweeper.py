@@ -1,0 +1,53 @@
+"""Hydra's basic sweeper, made to end a sweep with its summary when the disk fails it.
+
+Hydra writes each job's folder and .hydra/ files itself, before the job's code runs, and lets an
+OSError there (no space left, a read-only folder) end the whole sweep in a traceback without the
+table of what finished. This sweeper records such a fault (src/embtrans/sweep/faults.py) and goes on, so the
+summary callback prints the table, one line per fault, and exits 1, as it does for a failed job.
+Hydra accepts sweepers only from the hydra_plugins namespace, hence this package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.utils import JobReturn, JobStatus
+
+from embtrans.sweep import faults
+
+
+class FaultTolerantSweeper(BasicSweeper):
+    def setup(self, **kwargs) -> None:
+        super().setup(**kwargs)
+        self.launcher = RecordingLauncher(self.launcher, self.config.hydra.sweep.dir)
+
+    def sweep(self, arguments: list[str]) -> Any:
+        try:
+            return super().sweep(arguments)
+        except OSError as error:  # the sweep's own folder or multirun.yaml could not be written
+            faults.record(error, self.config.hydra.sweep.dir)
+            return []
+
+
+class RecordingLauncher:
+    """The configured launcher, but a batch that raised (Hydra could not write a job's folder) or a job
+    that returned an exception is recorded as a fault, and the sweep goes on to its summary."""
+
+    def __init__(self, launcher, sweep_dir: str) -> None:
+        self.launcher, self.sweep_dir = launcher, sweep_dir
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.launcher, name)
+
+    def launch(self, job_overrides, initial_job_idx: int):
+        try:
+            results = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
+        except Exception as error:  # joblib re-raises a worker's OSError; submitit wraps it in FailedJobError
+            faults.record(error, self.sweep_dir)
+            return []
+        for result in results:
+            if result.status == JobStatus.FAILED:
+                faults.record(result._return_value, self.sweep_dir)
+        return [JobReturn(status=JobStatus.COMPLETED, _return_value=float("nan"))
+                if result.status == JobStatus.FAILED else result for result in results]

@@ -14,9 +14,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from src.cli import ROOT
-from src.errors import UserError
-from src.report.publish import HTML_LINK, MARKDOWN_LINK, MARKER, publish, published_files
+from embtrans.errors import UserError
+from embtrans.paths import ROOT
+from embtrans.report.publish import HTML_LINK, MARKDOWN_LINK, MARKER, publish, published_files
 from tests.report.test_report import ARTIFACTS, open_report
 from tests.tiny_sweep import run_analyze
 
@@ -228,9 +228,10 @@ def numbers_in(text: str) -> list[float]:
 
 @pytest.mark.skipif(not (RESULTS / "reference_study" / "index.html").exists(), reason="no reference study checked in")
 def test_every_number_of_the_readmes_findings_is_in_the_checked_in_study():
-    """The README's findings quote the checked-in tables and report, rounded, never a number of their own."""
-    readme = (ROOT / "README.md").read_text()
-    findings = readme.split("## Results: the reference study", 1)[1].split("**How it was made", 1)[0]
+    """The findings the docs state (docs/results.md; the README links there) quote the checked-in tables
+    and report, rounded, never a number of their own."""
+    results = (ROOT / "docs" / "results.md").read_text()
+    findings = results.split("## The reference study", 1)[1].split("**How it was made", 1)[0]
     study = RESULTS / "reference_study"
     corpus = [(study / "report.md").read_text()] + [p.read_text() for p in sorted((study / "analysis" / "tables").iterdir())]
     known = [abs(x) for text in corpus for x in numbers_in(text)]

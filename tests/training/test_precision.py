@@ -3,8 +3,8 @@
 import pytest
 
 from embtrans.errors import UserError
-from embtrans.training.precision import resolve_precision
 from embtrans.training import precision
+from embtrans.training.precision import resolve_precision
 
 
 @pytest.mark.parametrize("setting", ["32", "bf16"])

@@ -14,7 +14,6 @@ from concurrent.futures import Future
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from threadpoolctl import threadpool_limits
 
 from embtrans.analysis.scoring import translation_scores
 from embtrans.errors import UserError
@@ -34,13 +33,11 @@ def worker_count(setting: int | str | None) -> int:
 def scores_on_one_thread(native: np.ndarray, translated: np.ndarray, settings: DictConfig) -> tuple[dict, dict]:
     """translation_scores on one thread, in a worker or inline: the workers share the cores, and a
     float32 sum's last bits depend on how many threads added it up, so the scores do not depend on
-    the machine's core count or on score_workers. numpy's BLAS too (the CKA permutation nulls are numpy
-    products): left to its own threads, their last digits differed between a worker and the main process."""
+    the machine's core count or on score_workers."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with threadpool_limits(limits=1):
-            return translation_scores(native, translated, settings)
+        return translation_scores(native, translated, settings)
     finally:
         torch.set_num_threads(before)
 

@@ -54,18 +54,19 @@ def run_job(cfg: DictConfig) -> float:
         with index.claim(fingerprint):
             # This folder's own finished result comes first, wherever the sweep was copied or moved:
             # the index is a cache of what is on disk, never the authority over it.
-            done_here = finished_in(output_dir, fingerprint) if cfg.get("resume", True) else None
+            resume = cfg.get("resume", True)
+            done_here, done_metrics = finished_in(output_dir, fingerprint) if resume else (None, None)
             if done_here is not None:
                 log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, done_here)
                 if done_here == output_dir and index.finished_run(fingerprint) is None:
                     index.record(fingerprint, output_dir)  # the index forgot it (moved, or a fresh log dir)
-                return read_metrics(done_here)["test/mse"]
-            earlier = index.finished_run(fingerprint) if cfg.get("resume", True) else None
+                return done_metrics["test/mse"]
+            earlier = index.finished_run(fingerprint) if resume else None
             # The cut saves training time: a run already finished (here or elsewhere) is still a result.
             if earlier is None and (reason := cut_reason(cfg)) is not None:
                 return skip(output_dir, reason)
             # Only a job with no finished result of its own gets here: what it holds is an unfinished attempt.
-            clear_attempt(output_dir, keep_resume_point=cfg.get("resume", True))
+            clear_attempt(output_dir, keep_resume_point=resume)
             if earlier is not None:
                 return reuse(earlier, output_dir, cfg)
             metrics = train(cfg, fingerprint=fingerprint)
@@ -123,23 +124,23 @@ def clear_attempt(output_dir: Path, keep_resume_point: bool = False) -> None:
             path.unlink()
 
 
-def finished_in(output_dir: Path, fingerprint: str) -> Path | None:
-    """The finished run this job's folder holds: the folder itself, when its metrics.json is a result of
-    this fingerprint, or the run its reuse pointer names, while that run is still there and still this
-    fingerprint's. None when the folder holds no finished result (a damaged file is logged)."""
+def finished_in(output_dir: Path, fingerprint: str) -> tuple[Path, dict] | tuple[None, None]:
+    """The finished run this job's folder holds, with its metrics: the folder itself, when its metrics.json
+    is a result of this fingerprint, or the run its reuse pointer names, while that run is still there and
+    still this fingerprint's. (None, None) when it holds no finished result (a damaged file is logged)."""
     if not (output_dir / "metrics.json").exists():
-        return None
+        return None, None
     try:
         metrics = read_metrics(output_dir, "training the run again")
         reused = reused_run(output_dir, metrics)
         if reused is not None:
             if not (reused / "metrics.json").exists():
-                return None
+                return None, None
             metrics, output_dir = read_metrics(reused, "training the run again"), reused
     except DamagedFile as damaged:
         log.warning("%s", damaged)
-        return None
-    return output_dir if metrics["run"].get("fingerprint") == fingerprint else None
+        return None, None
+    return (output_dir, metrics) if metrics["run"].get("fingerprint") == fingerprint else (None, None)
 
 
 def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:

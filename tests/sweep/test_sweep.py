@@ -601,6 +601,32 @@ def test_a_full_disk_ends_the_sweep_with_its_summary_and_one_line_per_fault(cli_
 
 
 @pytest.mark.slow
+def test_a_job_hydra_cannot_start_is_listed_as_failed_with_its_fault(cli_env, tmp_path):
+    """The summary is made from the job folders; a job whose folder Hydra could not write (here: the
+    pair's folder mounted read-only) was missing from it instead of listed as failed."""
+    finished = sweep(["arch=linear", "seed=0,1"], cli_env, tmp_path, "S")
+    assert finished.returncode == 0, finished.stderr
+    pair = tmp_path.joinpath("S", *PAIR)
+    made = subprocess.run(["mount", "--bind", str(pair), str(pair)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot bind-mount here ({made.stderr.strip()}): the test needs root")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(pair)], check=True)
+        blocked = sweep(["arch=linear,mlp1", "seed=0,1"], cli_env, tmp_path, "S")
+    finally:
+        subprocess.run(["umount", "-l", str(pair)], check=False)
+    assert blocked.returncode == 1 and "Traceback" not in blocked.stderr, blocked.stderr
+    rows = pd.read_csv(tmp_path / "S" / "summary.csv").set_index("job")
+    assert len(rows) == 4, rows
+    assert sorted(rows["status"]) == ["failed", "failed", "trained", "trained"], rows
+    for name, row in rows[rows["status"] == "failed"].iterrows():
+        assert "/mlp1-x1_seed=" in name and row["note"].startswith("not started: Read-only file system"), row
+    again = sweep(["arch=linear,mlp1", "seed=0,1"], cli_env, tmp_path, "S")
+    assert again.returncode == 0, again.stderr
+    assert "4 trained (2 of them already done before this command" in again.stdout
+
+
+@pytest.mark.slow
 def test_a_read_only_sweep_folder_is_one_line(cli_env, tmp_path):
     read_only = tmp_path / "ro"
     read_only.mkdir()

@@ -62,9 +62,16 @@ def job_row(sweep_dir: Path, job_dir: Path) -> dict:
 def job_table(sweep_dir: Path, ended: bool = False) -> pd.DataFrame:
     """A row per job folder. With ``ended`` (the sweep finished, nothing of it runs any more), a job that
     left no result and no failure record failed without a word: it is listed as failed, with the reason
-    its folder cannot be written when that is it (a full disk, a read-only folder)."""
+    its folder cannot be written when that is it (a full disk, a read-only folder); so is a job Hydra
+    could not start at all (its folder was never written)."""
     sweep_dir = Path(sweep_dir)
     rows = [job_row(sweep_dir, overrides.parent.parent) for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))]
+    listed = {row["job"] for row in rows}
+    for folder, fault in faults.not_started.items() if ended else ():  # Hydra could not even write its folder
+        job = str(Path(folder).relative_to(sweep_dir)) if Path(folder).is_relative_to(sweep_dir) else folder
+        if job not in listed:
+            rows.append({"job": job, "status": "failed", "note": f"not started: {fault}"})
+    rows.sort(key=lambda row: row["job"])
     for row in rows if ended else ():
         if row["status"] == "unfinished":
             fault = write_fault(sweep_dir / row["job"])

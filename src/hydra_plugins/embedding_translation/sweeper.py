@@ -9,10 +9,14 @@ Hydra accepts sweepers only from the hydra_plugins namespace, hence this package
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
+from omegaconf import open_dict
 
 from embtrans.sweep import faults
 
@@ -45,9 +49,35 @@ class RecordingLauncher:
             results = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
         except Exception as error:  # joblib re-raises a worker's OSError; submitit wraps it in FailedJobError
             faults.record(error, self.sweep_dir)
+            self.record_not_started(job_overrides, initial_job_idx, faults.describe_fault(error, self.sweep_dir))
             return []
         for result in results:
             if result.status == JobStatus.FAILED:
                 faults.record(result._return_value, self.sweep_dir)
         return [JobReturn(status=JobStatus.COMPLETED, _return_value=float("nan"))
                 if result.status == JobStatus.FAILED else result for result in results]
+
+    def record_not_started(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int, fault: str) -> None:
+        """Name each job of the batch that never got its folder, so the summary lists it as failed
+        instead of leaving it out (the table is made from the folders the jobs wrote)."""
+        try:
+            for folder in self.job_folders(job_overrides, initial_job_idx):
+                if not (folder / ".hydra" / "overrides.yaml").exists():
+                    faults.not_started[str(folder)] = fault
+        except Exception:  # the folder's name could not be resolved: the fault line above still says it
+            pass
+
+    def job_folders(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Iterator[Path]:
+        """Each job's folder, resolved as the launcher resolves it in the job (its config, with
+        HydraConfig set to it, since the folder's name reads it)."""
+        hydra_config = HydraConfig.instance()
+        saved = hydra_config.cfg
+        try:
+            for idx, overrides in enumerate(job_overrides, initial_job_idx):
+                config = self.launcher.hydra_context.config_loader.load_sweep_config(self.launcher.config, list(overrides))
+                with open_dict(config):
+                    config.hydra.job.id, config.hydra.job.num = f"{config.hydra.job.name}_{idx}", idx
+                hydra_config.set_config(config)
+                yield Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+        finally:
+            hydra_config.cfg = saved

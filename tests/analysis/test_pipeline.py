@@ -14,7 +14,8 @@ from embtrans.analysis.pairs import load_pair
 from embtrans.analysis.runs import load_sweep
 from tests.tiny_sweep import compose_analyze, run_analyze
 
-TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval"]
+TABLES = ["aggregate", "cka", "knn", "matching", "mse", "mse_by_pair", "retrieval", "mixed_index", "stitching",
+          "hubness", "ndcg_matrix"]
 
 
 def snapshot(folder):
@@ -73,8 +74,19 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
         run_metrics = json.loads((Path(result["run_dir"]) / "metrics.json").read_text())
         assert result["test_mse"] == pytest.approx(run_metrics["test/mse"], rel=1e-4)
     retrieval = pd.read_csv(out / "tables" / "retrieval.csv")
-    assert (retrieval["floor_kind"] == "untranslated A vectors").all()
+    assert (retrieval["floor_kind"] == "random ranking (expected)").all()  # one floor on every pair
     assert (retrieval["retrieval_pool"] == 9).all()
+    # the migration as users run it, the classifier of B on translated vectors, and hubness: per run
+    mixed, stitching, hubness = (pd.read_csv(out / "tables" / f"{name}.csv") for name in ("mixed_index", "stitching", "hubness"))
+    assert len(mixed) == len(retrieval) and {"mixed0_ndcg@3", "mixed50_ndcg@3", "mixed100_translated_share@3"} <= set(mixed)
+    assert (mixed["mixed0_translated_share@3"] == 0).all() and (mixed["mixed100_translated_share@3"] == 1).all()
+    assert stitching["stitch_accuracy"].between(0, 1).all() and stitching["stitch_accuracy_native"].notna().all()
+    assert hubness["hubness_skew@10"].notna().all() and hubness["native_hubness_skew@10"].notna().all()
+    # the best trained translator is chosen on validation: this sweep's validation split (2 texts) has no
+    # query to search, so by validation MSE, never by test
+    assert all(r["val_ndcg"] is None for r in trained)
+    assert set(comparisons.loc[comparisons["family"] == "learned vs closed form", "first_chosen_by"]) == {
+        "lowest validation MSE"}
 
     figures = [out / f for f in summary["figures"]]
     assert any("umap" in str(f) for f in figures) and any("kernels" in str(f) for f in figures)
@@ -155,6 +167,11 @@ def test_identity_scores_perfectly_and_noise_scores_at_chance(tiny_sweep, tmp_pa
         assert identity[metric] == pytest.approx(1), metric
     assert identity["knn_edit_similarity@5"] == 1 and identity["mean_rank"] == 1
     assert identity["ndcg@3_gap_closed"] == pytest.approx(1)
+    # an identity translator: a mixed index is native B's at every share, and B's classifier is as good as on B
+    for share in (0, 25, 50, 75, 100):
+        assert identity[f"mixed{share}_ndcg@3"] == identity["mixed0_ndcg@3"]
+    assert identity["stitch_accuracy"] == identity["stitch_accuracy_native"] and identity["stitch_retention"] == 1
+    assert identity["hubness_skew@10"] == identity["native_hubness_skew@10"]
     # Noise: neighbourhoods near chance, CKA indistinguishable from its null, matching near 1 / pool.
     assert abs(noise["jaccard@5"] - noise["chance_jaccard@5"]) < 0.05
     assert noise["cka_linear_p_value"] > 0.05 and noise["cka_rbf_p_value"] > 0.05

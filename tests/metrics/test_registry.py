@@ -11,7 +11,7 @@ from tests.tiny_sweep import compose_analyze
 
 # Columns that go with a metric without being one: chance levels, permutation nulls, ranks' medians, sizes.
 COMPANIONS = (r"chance_jaccard@\d+", r"cka_.*_null_(mean|p95)", r"cka_.*_p_value", r"(vec2vec_)?median_rank",
-              "mean_cosine", "matching_pool", "cka_samples", "cka_permutations")
+              "mean_cosine", "matching_pool", "cka_samples", "cka_permutations", r"(anti)?hub_share@\d+")
 
 
 def test_every_score_the_analysis_computes_is_declared_or_a_known_companion():

@@ -78,6 +78,7 @@ def test_monitor_ndcg_keeps_the_epoch_with_the_best_validation_search(compose_tr
     search = ValidationSearch.from_paired(load_paired_embeddings(cfg, show_progress=False))
     assert search.ndcg(net) == pytest.approx(run["monitor"]["best"], abs=1e-5)
     assert json.loads((tmp_path / "metrics.json").read_text())["run"]["monitor"] == run["monitor"]
+    assert run["validation"]["ndcg@10"] == pytest.approx(run["monitor"]["best"], abs=1e-5)  # the same weights
     # A different experiment from the same run under the default monitor, which keeps old fingerprints.
     default = compose_train(*TINY, "trainer.max_epochs=12", "callbacks.early_stopping.patience=3")
     assert run_fingerprint(cfg) != run_fingerprint(default)
@@ -89,3 +90,17 @@ def test_a_run_that_never_searches_better_than_untrained_is_a_failure(compose_tr
     with pytest.raises(RunFailed, match="best validation ndcg@10.*no better than the untrained"):
         train(compose_train(*TINY, "monitor=ndcg", "optimizer.lr=0", "trainer.max_epochs=2"))
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_run_monitored_by_mse_still_records_its_kept_weights_validation_search(compose_train, tmp_path):
+    """The analysis chooses translators by validation nDCG, never by test: every run records it."""
+    cfg = compose_train(*TINY, "trainer.max_epochs=6")
+    run = train(cfg)["run"]
+    assert run["monitor"]["metric"] == "val/mse"
+    weights = torch.load(tmp_path / run["best_checkpoint"], weights_only=True)["state_dict"]
+    net = torch.nn.Linear(384, 512)
+    net.load_state_dict({"weight": weights["net.map.weight"], "bias": weights["net.map.bias"]})
+    search = ValidationSearch.from_paired(load_paired_embeddings(cfg, show_progress=False))
+    assert run["validation"] == {"ndcg@10": pytest.approx(search.ndcg(net), abs=1e-6)}
+    closed = train(compose_train(*TINY, "arch=procrustes", output_dir=tmp_path / "procrustes"))["run"]
+    assert 0 < closed["validation"]["ndcg@10"] <= 1

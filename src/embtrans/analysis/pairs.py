@@ -16,6 +16,7 @@ from embtrans.analysis.identifiers import PairId
 from embtrans.analysis.runs import Run
 from embtrans.data.paired import PairedEmbeddings, load_paired_embeddings
 from embtrans.errors import UserError
+from embtrans.metrics.stitching import fit_classifier
 from embtrans.run_files import DamagedFile
 from embtrans.translators.baselines import closed_form_maps
 
@@ -41,6 +42,7 @@ class PairData:
     tag: str
     paired: PairedEmbeddings
     _closed_form: dict = field(default_factory=dict)
+    _classifiers: dict = field(default_factory=dict)  # the stitching classifiers, by seed
 
     @cached_property
     def test_rows(self) -> np.ndarray:
@@ -58,6 +60,17 @@ class PairData:
     @cached_property
     def native_b(self) -> np.ndarray:
         return self.paired.target[self.test_rows]
+
+    def stitching_classifiers(self, seed: int = 0):
+        """(B's, A's) logistic regressions on the training split's native vectors and the texts' labels,
+        fitted once per pair; None when the training texts carry fewer than two labels."""
+        if seed not in self._classifiers:
+            train = self.paired.rows("train")
+            labels = self.paired.dataset.texts["label"].astype(str).to_numpy()[train]
+            self._classifiers[seed] = (None if len(set(labels)) < 2 else
+                                       (fit_classifier(self.paired.target[train], labels, seed),
+                                        fit_classifier(self.paired.source[train], labels, seed)))
+        return self._classifiers[seed]
 
     @cached_property
     def relevant(self) -> dict[str, set[str]]:

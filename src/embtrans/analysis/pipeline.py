@@ -37,6 +37,9 @@ from embtrans.analysis.summaries import Items, Settings
 from embtrans.analysis.tables import build_tables, write_tables
 from embtrans.errors import UserError
 from embtrans.files import cached_scores, content_hash, has_cached_scores, write_if_changed
+from embtrans.metrics.mixed_index import mixed_index_scores
+from embtrans.metrics.retrieval import scored_queries
+from embtrans.metrics.stitching import stitching_from_classifiers
 from embtrans.run_files import DamagedFile
 from embtrans.sweep.run_index import NOT_IN_FINGERPRINT, fingerprint_settings
 
@@ -76,6 +79,17 @@ class Analysis:
     seconds: float = 0.0
 
 
+# Part of every cached score's key: what the scores are made of. A change of what a cached file holds
+# (per-item arrays; the floor, a random ranking on every pair since issue 25) changes it.
+SCORES_VERSION = "items; floor: random ranking; mixed index, stitching, hubness"
+
+
+def score_settings(cfg: DictConfig) -> list:
+    """Every setting a cached score depends on (part of its key)."""
+    return [OmegaConf.to_container(cfg.metrics, resolve=True), list(cfg.retrieval.mixed_shares),
+            cfg.retrieval.mixed_seed, OmegaConf.to_container(cfg.stitching, resolve=True)]
+
+
 def resolve_sweep_dir(cfg: DictConfig) -> Path:
     return Path(cfg.sweep_dir) if cfg.get("sweep_dir") else latest_sweep(Path(cfg.paths.log_dir))
 
@@ -106,7 +120,7 @@ def analyze(cfg: DictConfig) -> Analysis:
             collections += natives.values()
             queries, pool = search_sets(pair)
             queries_a, queries_b = vectors_of(pair, "a", queries), vectors_of(pair, "b", queries)
-            settings_key = OmegaConf.to_container(cfg.metrics, resolve=True)
+            settings_key = score_settings(cfg)
 
             def untranslated():
                 scores, per_text = untranslated_scores(pair.native_a, pair.native_b,
@@ -117,16 +131,17 @@ def analyze(cfg: DictConfig) -> Analysis:
 
             reference, reference_items = cached_scores(
                 output_dir / "cache" / pid.folder / "untranslated.json",
-                content_hash(pair.native_a, pair.native_b, extra=[settings_key, cfg.retrieval.k, natives, "items"]),
+                content_hash(pair.native_a, pair.native_b, extra=[settings_key, cfg.retrieval.k, natives, SCORES_VERSION]),
                 untranslated)
             items.references[pid] = reference_items
+            items.query_clusters[pid] = query_clusters(pair.relevant)
             references[pid.folder] = {k: v for k, v in reference.items() if k != "search"} | {
                 "search": reference["search"]["scores"]}
             scored = []
             found = candidates(runs, pair, cfg, sweep.left_out)
             names = [collection_name(pid.dataset, pid.name, c.id.file_name, c.fingerprint) for c in found]
             paths = [output_dir / "cache" / pid.folder / f"{c.id.file_name}.json" for c in found]
-            keys = [content_hash(c.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, "items"])
+            keys = [content_hash(c.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, SCORES_VERSION])
                     for c, name in zip(found, names)]
             # Every uncached translator's vector scores start at once, in the workers.
             pending = [None if has_cached_scores(path, key) else score_pool.submit(pair.native_b, c.vectors, cfg.metrics)
@@ -263,6 +278,12 @@ def search_sets(pair: PairData) -> tuple[list[str], list[str]]:
     return queries, pool
 
 
+def query_clusters(relevant: dict[str, set[str]]) -> np.ndarray:
+    """Each scored query's cluster, in the order of its per-query scores: the passages it is about (queries
+    about one plot share it, and are not independent draws)."""
+    return np.array(["|".join(sorted(relevant[query])) for query in scored_queries(relevant)])
+
+
 def vectors_of(pair: PairData, side: str, ids: list[str]) -> np.ndarray:
     position = {text_id: i for i, text_id in enumerate(pair.test_texts["id"].astype(str))}
     native = pair.native_a if side == "a" else pair.native_b
@@ -310,12 +331,31 @@ def sync_passages(store: EmbeddingStore, name: str, pair: PairData, test_vectors
 
 def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, reference_search,
                     cfg, vector_scores: Future | None = None) -> tuple[dict, dict]:
-    """The translator's vector scores (from a worker when ``vector_scores`` is its future), and its search."""
+    """The translator's vector scores (from a worker when ``vector_scores`` is its future), its search, the
+    search of a partly migrated index, and its stitching accuracy."""
     scores, per_item = (vector_scores.result() if vector_scores is not None
                         else scores_on_one_thread(pair.native_b, candidate.vectors, cfg.metrics))
     ranking = search(store, name, query_vectors, queries, pool, cfg.retrieval.k)
     searched, per_query = translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k)
-    return {**scores, **searched, "ranking": ranking}, {**per_item, **per_query}
+    rows = passages(pair)
+    mixed, mixed_items = mixed_index_scores(query_vectors, queries, pair.native_b[rows], candidate.vectors[rows], pool,
+                                            pair.relevant, shares=tuple(cfg.retrieval.mixed_shares),
+                                            k=cfg.retrieval.k, seed=cfg.retrieval.mixed_seed)
+    mixed.pop("queries", None)
+    stitched, stitched_items = stitching_of(pair, candidate.vectors, cfg)
+    return ({**scores, **searched, **mixed, **stitched, "ranking": ranking},
+            {**per_item, **per_query, **mixed_items, **stitched_items})
+
+
+def stitching_of(pair: PairData, translated: np.ndarray, cfg: DictConfig) -> tuple[dict, dict]:
+    """B's classifier on the translated test vectors, with native B's and raw A's own accuracy beside it;
+    nothing when stitching is off or the texts have a single label."""
+    classifiers = pair.stitching_classifiers(cfg.stitching.seed) if cfg.stitching.enabled else None
+    if classifiers is None:
+        return {}, {}
+    classifier_b, classifier_a = classifiers
+    return stitching_from_classifiers(classifier_b, pair.native_b, translated, pair.test_texts["label"].astype(str),
+                                      classifier_a, pair.native_a)
 
 
 def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict) -> dict:
@@ -336,14 +376,19 @@ def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict)
 
 
 def validation_choice(run) -> dict:
+    """What chose the run's kept epoch and its value there, and the kept weights' validation nDCG@k
+    (recorded whatever the monitor): what the analysis picks translators by, never the test split."""
     monitor = (run.info.get("monitor") or {}) if run else {}
-    return {"val_monitor": monitor.get("metric"), "val_score": monitor.get("best")}
+    validation = (run.info.get("validation") or {}) if run else {}
+    ndcg = next((value for key, value in validation.items() if key.startswith("ndcg@")), None)
+    return {"val_monitor": monitor.get("metric"), "val_score": monitor.get("best"), "val_ndcg": ndcg}
 
 
 def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -> list[tuple[Candidate, dict]]:
-    """The runs that get pictures and worked examples: of 'best' (the trained translator with the lowest
-    test MSE, averaged over its seeds) and/or named translators such as linear or mlp1-x8, the run at
-    ``run_seed`` (null: each translator's lowest seed), so a multi-seed study still shows one run each."""
+    """The runs that get pictures and worked examples: of 'best' (the trained translator with the highest
+    validation nDCG, averaged over its seeds; the lowest validation MSE where runs have no validation
+    search) and/or named translators such as linear or mlp1-x8, the run at ``run_seed`` (null: each
+    translator's lowest seed), so a multi-seed study still shows one run each. The test split never chooses."""
     wanted = [wanted] if isinstance(wanted, str) else list(wanted)
     by_label = defaultdict(list)
     for item in scored:
@@ -352,7 +397,8 @@ def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -
     trained = {label: runs for label, runs in by_label.items() if runs[0][0].id.kind == TRAINED}
     for name in wanted:
         if name == "best" and trained:
-            labels.append(min(trained, key=lambda label: np.mean([r["test_mse"] for _, r in trained[label]])))
+            best = best_by_validation(trained)
+            labels += [best] if best else []
         elif name in by_label:
             labels.append(name)
     picks = []
@@ -362,6 +408,22 @@ def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -
         if at_seed:
             picks.append(at_seed[0])
     return picks
+
+
+def best_by_validation(trained: dict[str, list[tuple[Candidate, dict]]]) -> str | None:
+    """The trained translator with the highest mean validation nDCG when every one has it, else the lowest
+    mean validation MSE (the monitor's best, where the monitor is val/mse); None when neither is known."""
+    def mean_of(runs, value):
+        values = [value(candidate) for candidate, _ in runs]
+        return float(np.mean(values)) if values and all(v is not None for v in values) else None
+
+    ndcg = {label: mean_of(runs, lambda c: validation_choice(c.run)["val_ndcg"]) for label, runs in trained.items()}
+    if all(v is not None for v in ndcg.values()):
+        return max(ndcg, key=ndcg.get)
+    mse = {label: mean_of(runs, lambda c: validation_choice(c.run)["val_score"]
+                          if validation_choice(c.run)["val_monitor"] == "val/mse" else None)
+           for label, runs in trained.items()}
+    return min(mse, key=mse.get) if all(v is not None for v in mse.values()) else None
 
 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:

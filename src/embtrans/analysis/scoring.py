@@ -11,6 +11,7 @@ import torch
 from omegaconf import DictConfig
 
 from embtrans.metrics.cka import cka_scores
+from embtrans.metrics.hubness import hubness_scores
 from embtrans.metrics.matching import matching_per_text, matching_ranks
 from embtrans.metrics.neighbours import agreement_means, neighbourhood_agreement_per_text
 from embtrans.metrics.regression import mean_vector_scores, regression_per_text, regression_scores
@@ -51,7 +52,8 @@ def translation_scores(native: np.ndarray, translated: np.ndarray, settings: Dic
     regression = regression_scores(torch.from_numpy(translated), torch.from_numpy(native))
     agreement, agreement_items = space_agreement(native, translated, settings)
     matched, matched_items = matching(native, translated, settings)
-    scores = {"test_mse": regression["mse"], "test_cosine": regression["cosine"], **agreement, **matched}
+    scores = {"test_mse": regression["mse"], "test_cosine": regression["cosine"], **agreement, **matched,
+              **hubness_of(translated, settings)}
     return scores, {**per_text, **agreement_items, **matched_items}
 
 
@@ -65,5 +67,13 @@ def untranslated_scores(native_a: np.ndarray, native_b: np.ndarray, train_b: np.
         identity = regression_scores(torch.from_numpy(native_a), torch.from_numpy(native_b))
         scores.update(identity_mse=identity["mse"], identity_cosine=identity["cosine"])
     agreement, per_text = space_agreement(native_b, native_a, settings)
+    agreement.update(hubness_of(native_a, settings))  # raw A's hubness, as untranslated_...
+    scores.update({f"native_{name}": value for name, value in hubness_of(native_b, settings).items()})
     return ({**scores, **{f"untranslated_{name}": value for name, value in agreement.items()}},
             {f"untranslated_{name}": values for name, values in per_text.items()})
+
+
+def hubness_of(vectors: np.ndarray, settings: DictConfig) -> dict:
+    """Hubness at metrics.hubness_k; nothing when the test split has too few texts for that k."""
+    k = int(settings.get("hubness_k", 10))
+    return hubness_scores(vectors, k) if vectors.shape[0] > k + 1 else {}

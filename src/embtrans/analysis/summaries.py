@@ -36,6 +36,15 @@ class Items:
 
     translators: dict[tuple[PairId, TranslatorId], dict[str, np.ndarray]] = field(default_factory=dict)
     references: dict[PairId, dict[str, np.ndarray]] = field(default_factory=dict)
+    # Per pair, the cluster of each scored query (its relevant passage): queries about one passage are not
+    # independent, so the bootstrap draws them together. Texts are drawn one by one.
+    query_clusters: dict[PairId, np.ndarray] = field(default_factory=dict)
+
+    def clusters_of(self, metric: Metric, pids: list[PairId]) -> list[np.ndarray | None] | None:
+        """The cluster labels of each pair's items for a metric's bootstrap; None when items are independent."""
+        if metric.items != "queries":
+            return None
+        return [self.query_clusters.get(pid) for pid in pids]
 
     def runs_of(self, pid: PairId, label: str) -> dict[int | None, dict[str, np.ndarray]]:
         """One translator's runs on one pair, by seed (None: a closed-form fit's one run)."""
@@ -116,6 +125,9 @@ def translator_table(results: pd.DataFrame, items: Items, settings: Settings = S
         if "val_score" in runs:  # the validation score a trained translator's runs were selected by
             row["val_monitor"] = runs["val_monitor"].iloc[0]
             row["val_score"] = pd.to_numeric(runs["val_score"], errors="coerce").mean()
+        if "val_ndcg" in runs:  # the kept weights' validation search, whatever the monitor; every run's, or none
+            values = pd.to_numeric(runs["val_ndcg"], errors="coerce")
+            row["val_ndcg"] = values.mean() if values.notna().all() else math.nan
         for metric, column in metrics:
             values = pd.to_numeric(runs[column], errors="coerce").to_numpy(dtype=float)
             over_seeds = seed_interval(values, settings.level)
@@ -125,7 +137,8 @@ def translator_table(results: pd.DataFrame, items: Items, settings: Settings = S
             if metric.items:
                 arrays = metric_inputs(metric, column, items, pid, first["translator"])
                 over_items = (bootstrap([arrays], statistic_of(metric), replicates=settings.replicates,
-                                        seed=settings.seed, level=settings.level, resample_seeds=False)
+                                        seed=settings.seed, level=settings.level, resample_seeds=False,
+                                        clusters=items.clusters_of(metric, [pid]))
                               if arrays else Interval(math.nan, math.nan, math.nan))
                 row[f"{column}_boot_low"], row[f"{column}_boot_high"] = over_items.low, over_items.high
         rows.append(row)
@@ -137,8 +150,10 @@ def translator_table(results: pd.DataFrame, items: Items, settings: Settings = S
 def aggregate_table(translators: pd.DataFrame, results: pd.DataFrame, items: Items,
                     settings: Settings = Settings()) -> pd.DataFrame:
     """Per translator, each comparable metric over pairs (each pair's seed mean counts once): mean, std,
-    min and max over pairs, and a 95 % interval of the mean: a bootstrap over every pair's test items
-    and seeds for per-item metrics, a t interval over seeds (of the mean over pairs) for the others.
+    min and max over pairs, and two 95 % intervals of the mean. On these pairs (_low, _high): a bootstrap
+    over every pair's test items (queries in clusters) and seeds for per-item metrics, a t interval over
+    seeds (of the mean over pairs) for the others. Across pairs (_across_low, _across_high): a hierarchical
+    bootstrap, the pairs resampled first, for per-item metrics with enough pairs; nan otherwise.
     ``seeds`` is the most seeds it has on a pair, ``seeds_fewest`` the fewest (they differ when a run is missing)."""
     metrics = aggregated(translators.columns)
     rows = []
@@ -150,28 +165,33 @@ def aggregate_table(translators: pd.DataFrame, results: pd.DataFrame, items: Ite
             values = pd.to_numeric(group[column], errors="coerce")
             row.update({f"{column}_mean": values.mean(), f"{column}_std": values.std(),
                         f"{column}_min": values.min(), f"{column}_max": values.max()})
-            interval = over_pairs(metric, column, group, runs, items, settings)
+            interval, across = over_pairs(metric, column, group, runs, items, settings)
             row[f"{column}_low"], row[f"{column}_high"] = interval.low, interval.high
+            row[f"{column}_across_low"], row[f"{column}_across_high"] = across.low, across.high
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def over_pairs(metric: Metric, column: str, group: pd.DataFrame, runs: pd.DataFrame, items: Items,
-               settings: Settings) -> Interval:
+               settings: Settings) -> tuple[Interval, Interval]:
+    """The interval of the mean over pairs on these pairs, and across pairs (nan where there is none)."""
+    none = Interval(math.nan, math.nan, math.nan)
     if metric.items:  # each pair is resampled over its own items and seeds: pairs need not share seeds
-        strata = [metric_inputs(metric, column, items, PairId(d, a, b), label)
-                  for d, a, b, label in group[["dataset", "model_a", "model_b", "translator"]].itertuples(index=False)]
+        pids = [PairId(d, a, b) for d, a, b in group[["dataset", "model_a", "model_b"]].itertuples(index=False)]
+        strata = [metric_inputs(metric, column, items, pid, label) for pid, label in zip(pids, group["translator"])]
         if all(strata):
-            return bootstrap(strata, statistic_of(metric), replicates=settings.replicates, seed=settings.seed,
-                             level=settings.level)
+            kwargs = dict(replicates=settings.replicates, seed=settings.seed, level=settings.level,
+                          clusters=items.clusters_of(metric, pids))
+            return (bootstrap(strata, statistic_of(metric), **kwargs),
+                    bootstrap(strata, statistic_of(metric), across_pairs=True, **kwargs))
     if "seed" in runs and len(runs) and runs["seed"].notna().all():
         # The mean over pairs per seed needs that seed on every pair: the seeds they all have (a pair with a
         # seed missing would otherwise pull that seed's mean towards the other pairs).
         by_pair = runs.groupby(["dataset", "pair"])["seed"].apply(frozenset)
         on_every_pair = frozenset.intersection(*by_pair)
         per_seed = runs[runs["seed"].isin(on_every_pair)].groupby("seed")[column].mean()
-        return seed_interval(per_seed.to_numpy(dtype=float), settings.level)
-    return Interval(math.nan, math.nan, math.nan)
+        return seed_interval(per_seed.to_numpy(dtype=float), settings.level), none
+    return none, none
 
 
 # -- paired comparisons ------------------------------------------------------------------------------------------------
@@ -224,15 +244,25 @@ def questions(translators: pd.DataFrame) -> list[Question]:
 
 
 def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric: str) -> tuple[str, str]:
-    """The trained translator to set against the closed forms, and how it was chosen: by its mean validation
-    search score (nDCG@k, monitor=ndcg) when every trained translator has one, so choosing among many
-    variants does not use the test split the comparison is made on; else by the test ranking score,
-    which favours the winner of many (the comparison's chosen_by says so)."""
+    """The trained translator to set against the closed forms, and how it was chosen, never on the test split
+    the comparison is made on when a validation score exists: by its mean validation nDCG@k (every run
+    records it, whatever its monitor) when every trained translator has one; for older runs, by the
+    monitor's validation nDCG (monitor=ndcg); else by validation MSE (each pair's relative to its best,
+    since raw MSE depends on B's scale). Only without any, by the test ranking score, which favours the
+    winner of many (the comparison's chosen_by says so)."""
+    ndcg = pd.to_numeric(trained.get("val_ndcg", pd.Series(index=trained.index, dtype=float)), errors="coerce")
+    if len(ndcg) and ndcg.notna().all():
+        return ndcg.groupby(trained["translator"], sort=False).mean().idxmax(), "highest validation nDCG"
     monitors = set(trained.get("val_monitor", pd.Series(dtype=object)).dropna())
     scores = pd.to_numeric(trained.get("val_score", pd.Series(dtype=float)), errors="coerce")
-    if len(monitors) == 1 and next(iter(monitors)).startswith("val/ndcg") and scores.notna().all():
-        by_validation = scores.groupby(trained["translator"], sort=False).mean()
-        return by_validation.idxmax(), f"highest validation {next(iter(monitors)).removeprefix('val/')}"
+    if len(monitors) == 1 and scores.notna().all() and len(scores) == len(trained):
+        monitor = next(iter(monitors))
+        if monitor.startswith("val/ndcg"):
+            by_validation = scores.groupby(trained["translator"], sort=False).mean()
+            return by_validation.idxmax(), f"highest validation {monitor.removeprefix('val/')}"
+        if monitor == "val/mse":
+            relative = scores / scores.groupby([trained["dataset"], trained["pair"]]).transform("min")
+            return relative.groupby(trained["translator"], sort=False).mean().idxmin(), "lowest validation MSE"
     return test_means[trained["translator"].unique()].idxmax(), f"highest test {metric}"
 
 
@@ -321,22 +351,25 @@ def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings
             if not strata:
                 continue
             statistic = difference_of(metric)
+            kwargs = dict(replicates=settings.replicates, seed=settings.seed, level=settings.level)
             if not question.directions:  # a pooled "A → B minus B → A" over different pairs would mean nothing
-                overall = compare([arrays for _, arrays in strata], statistic, replicates=settings.replicates,
-                                  seed=settings.seed, level=settings.level)
+                overall = compare([arrays for _, arrays in strata], statistic,
+                                  clusters=items.clusters_of(metric, [p.first for p, _ in strata]), **kwargs)
                 rows.append(comparison_row(question, column, metric, "all pairs", [p for p, _ in strata], overall,
                                            "; ".join(p.note for p in pairs if p.note)))
             for pairing, arrays in strata if len(strata) > 1 or question.directions else []:
+                # both directions' queries are the same texts, so the first pair's clusters label them
                 rows.append(comparison_row(question, column, metric, pairing.scope, [pairing],
-                                           compare([arrays], statistic, replicates=settings.replicates,
-                                                   seed=settings.seed, level=settings.level), pairing.note))
+                                           compare([arrays], statistic, clusters=items.clusters_of(metric, [pairing.first]),
+                                                   **kwargs), pairing.note))
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "directions", "metric", "effect_kind", "scope", "pairs",
                       "seeds",
                       "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
-                      "sign_p_value", "method", "seed_list", "seeds_left_out"]
+                      "sign_p_value", "across_low", "across_high", "across_verdict", "claim", "method",
+                      "across_method", "seed_list", "seeds_left_out"]
 
 
 def seed_list(pairs: list[Pairing]) -> str:
@@ -351,6 +384,7 @@ def comparison_row(question: Question, column: str, metric: Metric, scope: str, 
                    comparison, left_out: str) -> dict:
     effect = comparison.difference
     better = {"higher": metric.higher_is_better, "lower": not metric.higher_is_better}.get(comparison.verdict)
+    across = {"higher": metric.higher_is_better, "lower": not metric.higher_is_better}.get(comparison.across_verdict)
     first_wins, second_wins = ((comparison.strata_higher, comparison.strata_lower) if metric.higher_is_better
                                else (comparison.strata_lower, comparison.strata_higher))
     return {"family": question.family, "first": question.first, "second": question.second,
@@ -362,8 +396,24 @@ def comparison_row(question: Question, column: str, metric: Metric, scope: str, 
             "high": effect.high,
             "verdict": "no clear difference" if better is None else ("better" if better else "worse"),
             "first_better": better, "pairs_first_better": first_wins, "pairs_second_better": second_wins,
-            "sign_p_value": comparison.sign_p_value, "method": f"paired {effect.method}",
+            "sign_p_value": comparison.sign_p_value,
+            "across_low": comparison.across.low, "across_high": comparison.across.high,
+            "across_verdict": "no clear difference" if across is None else ("better" if across else "worse"),
+            "claim": claim(better, across, first_wins, second_wins, len(pairs)),
+            "method": f"paired {effect.method}", "across_method": f"paired {comparison.across.method}",
             "seed_list": seed_list(pairs), "seeds_left_out": left_out}
+
+
+def claim(better: bool | None, across: bool | None, first_wins: int, second_wins: int, pairs: int) -> str:
+    """What the comparison licenses: "across pairs" only when the interval across pairs excludes zero (and
+    agrees with the one on these pairs); "on these pairs" when only the items of the pairs studied do."""
+    if better is None:
+        return "no clear difference"
+    word = "better" if better else "worse"
+    if across is better:
+        return f"{word} across pairs"
+    agree = first_wins if better else second_wins
+    return f"{word} on these pairs" + (f" ({agree} of {pairs} pairs agree)" if pairs > 1 else "")
 
 
 LEFT_OUT_COLUMNS = ["family", "first", "second", "directions", "dataset", "scope", "first_seeds", "second_seeds",

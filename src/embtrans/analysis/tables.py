@@ -61,13 +61,38 @@ def build_tables(results: pd.DataFrame, items: Items | None = None,
                                                "mean_cosine", "matching_pool")],
         "retrieval": results[ids + columns_like(results, r"(recall|ndcg)@\d+.*", r"top\d+_jaccard", "floor_kind",
                                                 "retrieval_queries", "retrieval_pool")],
+        "mixed_index": results[ids + columns_like(results, r"mixed\d+_(ndcg|recall|translated_share)@\d+")],
+        "stitching": results[ids + columns_like(results, r"stitch_(accuracy|accuracy_native|accuracy_source|retention)")],
+        "hubness": results[ids + columns_like(results, r"(native_|untranslated_)?(hubness_skew|hub_share|antihub_share)@\d+")],
     }
+    tables["ndcg_matrix"] = ndcg_matrix(results)
     translators = translator_table(results, items or Items(), settings)
     tables["translators"] = translators
     tables["aggregate"] = aggregate_table(translators, results, items or Items(), settings)
     tables["comparisons"] = comparison_table(translators, items or Items(), settings)
     tables["seeds_left_out"] = seeds_left_out_table(translators, items or Items())
     return tables
+
+
+def ndcg_matrix(results: pd.DataFrame) -> pd.DataFrame:
+    """Absolute nDCG@k per (dataset, source model, target model) and what searched: native B (B's own search),
+    raw A's own search, the random-ranking floor, and each translator (mean over seeds). The report draws
+    it as source x target heatmaps."""
+    found = sorted(columns_like(results, r"ndcg@\d+"), key=lambda c: int(c.split("@")[1]))
+    if not found or results.empty:
+        return pd.DataFrame(columns=["dataset", "model_a", "model_b", "searched", "ndcg"])
+    column, rows = found[0], []
+    for (dataset, model_a, model_b), runs in results.groupby(["dataset", "model_a", "model_b"], sort=False):
+        first = runs.iloc[0]
+        for searched, reference in (("native B", f"{column}_native"), ("A's own search", f"{column}_source"),
+                                    ("floor (random ranking)", f"{column}_floor")):
+            if reference in runs:
+                rows.append({"dataset": dataset, "model_a": model_a, "model_b": model_b, "searched": searched,
+                             "k": int(column.split("@")[1]), "ndcg": first[reference]})
+        for translator, seeds in runs.groupby("translator", sort=False):
+            rows.append({"dataset": dataset, "model_a": model_a, "model_b": model_b, "searched": translator,
+                         "k": int(column.split("@")[1]), "ndcg": pd.to_numeric(seeds[column], errors="coerce").mean()})
+    return pd.DataFrame(rows)
 
 
 def by_pair(results: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -103,9 +128,11 @@ def readable(table: pd.DataFrame, name: str) -> pd.DataFrame:
             shown[column] = [with_interval(*values) for values in zip(table[column], table[f"{column}_std"], low, high)]
         return shown
     if name == "comparisons":
-        shown = table[["family", "first", "second", "metric", "scope", "pairs", "seeds", "verdict"]].copy()
-        shown.insert(5, "effect", [with_interval(e, math.nan, lo, hi) for e, lo, hi in
-                                   zip(table["effect"], table["low"], table["high"])])
+        shown = table[["family", "first", "second", "metric", "scope", "pairs", "seeds", "claim"]].copy()
+        shown.insert(5, "effect [on these pairs]", [with_interval(e, math.nan, lo, hi) for e, lo, hi in
+                                                    zip(table["effect"], table["low"], table["high"])])
+        shown.insert(6, "across pairs", [f"[{lo:.4g}, {hi:.4g}]" if not (math.isnan(lo) or math.isnan(hi)) else ""
+                                         for lo, hi in zip(table["across_low"], table["across_high"])])
         return shown
     return table.drop(columns=[c for c in ("run_dir",) if c in table])
 

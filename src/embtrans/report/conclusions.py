@@ -2,7 +2,9 @@
 
 Comparative sentences come from tables/comparisons.csv: paired bootstraps over the same test items
 and seeds. A sentence says "beats" only when the 95 % interval of the difference excludes zero, and
-"no clear difference" otherwise; every one quotes the effect with its interval. Translators are
+"no clear difference" otherwise; it says "across pairs" only when the hierarchical interval (pairs
+resampled first) excludes zero too, and "on these pairs", with how many pairs agree, when only the
+items of the pairs studied do. Every one quotes the effect with its interval(s). Translators are
 ranked by their mean over seeds, never by one seed when several exist.
 """
 
@@ -70,7 +72,11 @@ def effect_text(sections: ReportSections, row: dict) -> str:
     effect = sections.sources.make(row["effect"], style, comparisons_file(sections), row["method"])
     low, high = (sections.sources.make(row[side], style) for side in ("low", "high"))
     what = "relative change" if row["effect_kind"] == "relative change" else "difference"
-    return f"{what} {effect} (95 % interval {low} to {high})"
+    text = f"{what} {effect} (95 % interval on these pairs {low} to {high}"
+    if pd.notna(row.get("across_low", math.nan)):
+        across_low, across_high = (sections.sources.make(row[side], style) for side in ("across_low", "across_high"))
+        text += f"; across pairs {across_low} to {across_high}"
+    return text + ")"
 
 
 def comparisons_file(sections: ReportSections):
@@ -89,7 +95,19 @@ def support(row: dict) -> str:
     pairs = int(row["pairs"])
     if pairs > 1 and not row["directions"]:
         text += f"; better in {int(row['pairs_first_better'])} of {pairs} pairs"
+        if pd.notna(row.get("sign_p_value", math.nan)):
+            text += f" (sign test over pairs p = {float(row['sign_p_value']):.2f})"
     return text
+
+
+def scope_of_claim(row: dict) -> str:
+    """" across pairs" when the hierarchical interval excludes zero; else " on these pairs" (the tables'
+    claim column says how many pairs agree). One pair: nothing to add."""
+    if int(row["pairs"]) < 2:
+        return ""
+    if str(row.get("claim", "")).endswith("across pairs"):
+        return ", across pairs"
+    return ", on these pairs (not across pairs)"
 
 
 def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
@@ -116,7 +134,8 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
     if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"]:
         chosen = (f" ({escape_markdown(row['first'])} is the trained translator with the "
                   f"{escape_markdown(row['first_chosen_by'])})")
-    return Markdown(f"{claim} on {title_of(row['metric'])}{direction}: {effect_text(sections, row)}; "
+    scope = scope_of_claim(row) if verdict in ("better", "worse") and not row["directions"] else ""
+    return Markdown(f"{claim} on {title_of(row['metric'])}{direction}{scope}: {effect_text(sections, row)}; "
                     f"{support(row)}{chosen}.")
 
 

@@ -1,10 +1,13 @@
 """Confidence intervals for multi-seed studies, and paired comparisons between translators.
 
-A translator's score on one model pair is an array of per-item scores, one row per training seed. Two sources of
-noise matter: which test items were drawn, and which seeds were trained. `seed_interval` covers the second alone
-(a t interval over per-seed means); `bootstrap` covers both, resampling items and seeds together. Arrays of one
-pair share items (and seed indices), so resampling them together keeps comparisons paired: a difference between
-two translators is judged against the item-to-item variation of the difference, not of each score.
+A translator's score on one model pair is an array of per-item scores, one row per training seed. Three sources of
+noise matter: which test items were drawn, which seeds were trained, and which model pairs were studied.
+`seed_interval` covers seeds alone (a t interval over per-seed means); `bootstrap` covers items and seeds together,
+conditional on the pairs studied ("on these pairs"); with ``across_pairs`` it is hierarchical, resampling the pairs
+first and then each drawn pair's items and seeds: the interval for a claim about translators across model pairs.
+Items that are not independent (queries about one passage) are resampled as clusters. Arrays of one pair share
+items (and seed indices), so resampling them together keeps comparisons paired: a difference between two
+translators is judged against the item-to-item variation of the difference, not of each score.
 """
 
 from __future__ import annotations
@@ -47,13 +50,20 @@ class Interval:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A paired comparison: the effect of (first - second), its interval, and how many pairs agree in sign."""
+    """A paired comparison: the effect of (first - second), its interval on these pairs (``difference``) and
+    across pairs (``across``: nan bounds for fewer than MIN_PAIRS_ACROSS pairs), and how many pairs agree in sign."""
 
     difference: Interval
     verdict: str
     strata_higher: int
     strata_lower: int
     sign_p_value: float
+    across: Interval = Interval(math.nan, math.nan, math.nan)
+    across_verdict: str = "no clear difference"
+
+
+# A percentile bootstrap over fewer pairs than this has too few distinct resamples to mean anything.
+MIN_PAIRS_ACROSS = 3
 
 
 # --- Intervals over seeds ------------------------------------------------------------------------------------------
@@ -95,10 +105,15 @@ class _Stratum:
     rows: np.ndarray  # (all arrays' seed rows, n_items)
     slices: dict[str, slice]  # each array's rows within `rows`
     n_seeds: int  # seeds of the multi-seed arrays; 1 when every array has a single row
+    clusters: np.ndarray | None = None  # each item's cluster, 0..n_clusters-1; None: every item its own
 
     @property
     def n_items(self) -> int:
         return self.rows.shape[1]
+
+    @property
+    def n_clusters(self) -> int:
+        return self.n_items if self.clusters is None else int(self.clusters.max()) + 1
 
 
 def _as_seed_rows(name: str, value: np.ndarray) -> np.ndarray:
@@ -111,8 +126,9 @@ def _as_seed_rows(name: str, value: np.ndarray) -> np.ndarray:
     return array
 
 
-def _prepare_stratum(index: int, stratum: Mapping[str, np.ndarray]) -> _Stratum | None:
-    """Validate one stratum and drop items that are NaN in any array; None when nothing is left to resample."""
+def _prepare_stratum(index: int, stratum: Mapping[str, np.ndarray], clusters: Sequence | None = None) -> _Stratum | None:
+    """Validate one stratum and drop items that are NaN in any array; None when nothing is left to resample.
+    ``clusters`` labels each item with its cluster (any hashable values), or is None."""
     arrays = {name: _as_seed_rows(name, value) for name, value in stratum.items()}
     if not arrays:
         return None
@@ -125,18 +141,29 @@ def _prepare_stratum(index: int, stratum: Mapping[str, np.ndarray]) -> _Stratum 
         raise ValueError(f"stratum {index}: multi-seed arrays must have the same number of seeds, got {shapes}: "
                          "align them by seed first (row i of every array the same seed), keeping the seeds all share")
     rows = np.concatenate(list(arrays.values()), axis=0)
-    rows = rows[:, ~np.isnan(rows).any(axis=0)]
+    kept = ~np.isnan(rows).any(axis=0)
+    rows = rows[:, kept]
     if rows.shape[1] == 0:
         return None
+    codes = None
+    if clusters is not None:
+        labels = np.asarray(clusters)
+        if labels.shape != (kept.size,):
+            raise ValueError(f"stratum {index}: clusters must label each of its {kept.size} items, got {labels.shape}")
+        codes = np.unique(labels[kept], return_inverse=True)[1].ravel()
     slices, start = {}, 0
     for name, array in arrays.items():
         slices[name] = slice(start, start + array.shape[0])
         start += array.shape[0]
-    return _Stratum(rows, slices, seed_counts.pop() if seed_counts else 1)
+    return _Stratum(rows, slices, seed_counts.pop() if seed_counts else 1, codes)
 
 
-def _prepare_strata(strata: Sequence[Mapping[str, np.ndarray]]) -> list[_Stratum]:
-    prepared = (_prepare_stratum(index, stratum) for index, stratum in enumerate(strata))
+def _prepare_strata(strata: Sequence[Mapping[str, np.ndarray]],
+                    clusters: Sequence[Sequence | None] | None = None) -> list[_Stratum]:
+    if clusters is not None and len(clusters) != len(strata):
+        raise ValueError(f"clusters must be given per stratum: {len(clusters)} for {len(strata)} strata")
+    labels = clusters if clusters is not None else [None] * len(strata)
+    prepared = (_prepare_stratum(index, stratum, label) for index, (stratum, label) in enumerate(zip(strata, labels)))
     return [stratum for stratum in prepared if stratum is not None]
 
 
@@ -208,8 +235,12 @@ def _replicate_statistic(
     values = []
     for start in range(0, replicates, block):
         size = min(block, replicates - start)
-        item_counts = _resample_counts(item_rng, stratum.n_items, size)
-        item_means = stratum.rows @ item_counts.T / stratum.n_items  # (rows, size)
+        if stratum.clusters is None:
+            item_counts = _resample_counts(item_rng, stratum.n_items, size)
+            item_means = stratum.rows @ item_counts.T / stratum.n_items  # (rows, size)
+        else:  # whole clusters are drawn: each item weighs as often as its cluster was drawn
+            item_counts = _resample_counts(item_rng, stratum.n_clusters, size)[:, stratum.clusters]
+            item_means = stratum.rows @ item_counts.T / item_counts.sum(axis=1)
         resampled = resample_seeds and stratum.n_seeds > 1
         seed_counts = _resample_counts(seed_rng, stratum.n_seeds, size) if resampled else None
         means = {name: _seed_mean(item_means[rows], seed_counts) for name, rows in stratum.slices.items()}
@@ -227,9 +258,14 @@ def _percentile_bounds(values: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _describe(strata: list[_Stratum], replicates: int, resample_seeds: bool) -> str:
+def _describe(strata: list[_Stratum], replicates: int, resample_seeds: bool, across_pairs: bool = False) -> str:
     pairs = "1 pair's" if len(strata) == 1 else f"{len(strata)} pairs'"
-    text = f"bootstrap over {pairs} test items ({sum(s.n_items for s in strata)} in all)"
+    items = f"test items ({sum(s.n_items for s in strata)} in all)"
+    if any(s.clusters is not None for s in strata):
+        items = (f"test items in clusters ({sum(s.n_clusters for s in strata)} clusters of "
+                 f"{sum(s.n_items for s in strata)} items)")
+    text = (f"hierarchical bootstrap over {len(strata)} pairs, then each drawn pair's {items}" if across_pairs
+            else f"bootstrap over {pairs} {items}")
     seed_counts = sorted({s.n_seeds for s in strata if s.n_seeds > 1})
     if seed_counts:
         seeds = str(seed_counts[0]) if len(seed_counts) == 1 else f"{seed_counts[0]}-{seed_counts[-1]}"
@@ -250,6 +286,8 @@ def bootstrap(
     seed: int = 0,
     level: float = LEVEL,
     resample_seeds: bool = True,
+    clusters: Sequence[Sequence | None] | None = None,
+    across_pairs: bool = False,
 ) -> Interval:
     """Percentile bootstrap of `statistic`, averaged over strata (model pairs), resampling each stratum's items
     and, with `resample_seeds`, its seeds, the same way for all of the stratum's arrays (a paired bootstrap).
@@ -258,19 +296,40 @@ def bootstrap(
     stratum must be the same seed (the caller aligns them), and a one-row array counts for every seed (a
     deterministic fit, or a reference). `statistic` maps each name to its per-replicate means, (B,), and returns
     (B,) values. Items that are NaN in any array of a stratum are dropped from all of them; strata left empty are
-    skipped. Replicates with a non-finite value are dropped.
+    skipped. Replicates with a non-finite value are dropped. `clusters` (one label array per stratum, or None for
+    a stratum whose items are independent) makes the resampling draw whole clusters. `across_pairs` also resamples
+    the strata themselves (a hierarchical bootstrap): the interval of a claim across pairs, nan for fewer than
+    MIN_PAIRS_ACROSS strata.
     """
+    return _bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
+                           resample_seeds=resample_seeds, clusters=clusters)[1 if across_pairs else 0]
+
+
+def _bootstrap_both(strata, statistic, *, replicates, seed, level, resample_seeds, clusters
+                    ) -> tuple[Interval, Interval, list[_Stratum]]:
+    """The interval on these pairs and the one across pairs, from the same per-pair replicates."""
     _check_level(level)
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, not {replicates}")
-    prepared = _prepare_strata(strata)
+    prepared = _prepare_strata(strata, clusters)
     if not prepared:
-        return Interval(math.nan, math.nan, math.nan, level, "bootstrap over no test items")
+        nothing = Interval(math.nan, math.nan, math.nan, level, "bootstrap over no test items")
+        return nothing, nothing, prepared
     estimate = float(np.mean([_point_statistic(stratum, statistic) for stratum in prepared]))
     rng = np.random.default_rng(seed)  # one generator, drawn stratum by stratum in order: reproducible
-    per_stratum = [_replicate_statistic(stratum, statistic, replicates, rng, resample_seeds) for stratum in prepared]
-    low, high = _percentile_bounds(np.mean(per_stratum, axis=0), level)
-    return Interval(estimate, low, high, level, _describe(prepared, replicates, resample_seeds))
+    per_stratum = np.array([_replicate_statistic(stratum, statistic, replicates, rng, resample_seeds)
+                            for stratum in prepared])  # (pairs, replicates)
+    low, high = _percentile_bounds(per_stratum.mean(axis=0), level)
+    within = Interval(estimate, low, high, level, _describe(prepared, replicates, resample_seeds))
+    if len(prepared) < MIN_PAIRS_ACROSS:
+        across = Interval(estimate, math.nan, math.nan, level,
+                          f"{len(prepared)} pair(s): too few for an interval across pairs")
+    else:
+        # Its own stream, so the items' and seeds' draws are those of the interval on these pairs.
+        pair_counts = _resample_counts(np.random.default_rng([seed, len(prepared)]), len(prepared), replicates)
+        low, high = _percentile_bounds(np.einsum("rp,pr->r", pair_counts, per_stratum) / len(prepared), level)
+        across = Interval(estimate, low, high, level, _describe(prepared, replicates, resample_seeds, across_pairs=True))
+    return within, across, prepared
 
 
 # --- Paired comparisons -------------------------------------------------------------------------------------------
@@ -294,11 +353,18 @@ def _sign_test(higher: int, lower: int) -> float:
 def compare(
     strata: Sequence[Mapping[str, np.ndarray]],
     statistic: Callable[[Mapping[str, np.ndarray]], np.ndarray],
-    **bootstrap_kwargs,
+    *,
+    replicates: int = 2000,
+    seed: int = 0,
+    level: float = LEVEL,
+    resample_seeds: bool = True,
+    clusters: Sequence[Sequence | None] | None = None,
 ) -> Comparison:
-    """Paired comparison: bootstrap() of a difference statistic (which must be 0 for no effect) plus per-stratum
-    signs, so a verdict can say both how large the effect is and how many pairs share its direction."""
-    difference = bootstrap(strata, statistic, **bootstrap_kwargs)
-    estimates = np.array([_point_statistic(stratum, statistic) for stratum in _prepare_strata(strata)])
+    """Paired comparison: the bootstrap of a difference statistic (which must be 0 for no effect) on these pairs
+    and across pairs, plus per-stratum signs, so a verdict can say how large the effect is, whether it holds
+    beyond the pairs studied, and how many pairs share its direction."""
+    within, across, prepared = _bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
+                                               resample_seeds=resample_seeds, clusters=clusters)
+    estimates = np.array([_point_statistic(stratum, statistic) for stratum in prepared])
     higher, lower = int(np.sum(estimates > 0)), int(np.sum(estimates < 0))
-    return Comparison(difference, _verdict(difference), higher, lower, _sign_test(higher, lower))
+    return Comparison(within, _verdict(within), higher, lower, _sign_test(higher, lower), across, _verdict(across))

@@ -18,7 +18,7 @@ from pytorch_lightning.callbacks import Timer
 
 from embtrans.data.datamodule import PairedEmbeddingDataModule
 from embtrans.data.paired import load_paired_embeddings, split_table
-from embtrans.errors import RunFailed
+from embtrans.errors import RunFailed, UserError
 from embtrans.files import cached_json, content_hash
 from embtrans.paths import in_multirun
 from embtrans.run_files import non_finite, write_json
@@ -95,7 +95,9 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     precision = resolve_precision(cfg.get("precision", "32"), trainer.strategy.root_device.type)
     objective = cfg.get("objective")
     monitor = cfg.get("monitor") or OmegaConf.create({"metric": "val/mse", "mode": "min"})
-    search = ValidationSearch.from_paired(paired, monitor.k) if monitor.get("k") is not None else None
+    # Scored whatever the monitor: a run selected by validation MSE still records its validation nDCG, so
+    # the analysis can choose among translators without the test split. Required only by monitor=ndcg.
+    search = validation_search(paired, monitor.get("k"))
     module = TranslatorModule(net, instantiate(cfg.optimizer), instantiate(cfg.scheduler), loss=cfg.loss,
                               objective=OmegaConf.to_container(objective, resolve=True) if objective else None,
                               monitor=monitor.metric, precision=precision, lr_rule=cfg.get("lr_rule", "constant"),
@@ -112,7 +114,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
     else:
         # Measured before any closed-form start: the divergence check asks whether training beat a random
         # net, not whether it improved on least squares (that comparison is the analysis' to make).
-        untrained = (search.ndcg(net) if search is not None else
+        untrained = (search.ndcg(net) if monitor.get("k") is not None else
                      mean_squared_error(module, val_pairs.source, val_pairs.target, cfg.data.eval_batch_size))
         started_from = start_from_closed_form(net, cfg.closed_form, train_pairs, val_pairs)
         resume_from, resumed_after = resume_point(output_dir)
@@ -123,6 +125,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
 
     translated = translate(module, test_pairs.source, cfg.data.eval_batch_size)
     check_result(module, tested, translated)
+    validation = validation_scores(module, search)
     save_translated(output_dir, translated, paired.dataset.texts["id"].to_numpy()[paired.rows("test")])
     metrics = {
         "test/mse": tested["test/mse"],
@@ -141,6 +144,8 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "loss": cfg.loss,
             # what chose the kept epoch, and its best validation value
             "monitor": None if cfg.arch.get("closed_form") else {"metric": monitor.metric, "best": best_score(trainer)},
+            # the kept weights' validation search, whatever the monitor (None where the split has no queries)
+            "validation": validation,
             "fingerprint": fingerprint,
             "split_sizes": paired.split_sizes(),
             "epochs": None if cfg.arch.get("closed_form") else trainer.current_epoch,
@@ -170,6 +175,24 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
+
+
+def validation_search(paired, monitor_k: int | None) -> ValidationSearch | None:
+    """The validation split's search at the monitor's k (10 when the monitor has none); None when the
+    split has no query with a relevant passage, unless monitor=ndcg needs it (then its one-line error)."""
+    try:
+        return ValidationSearch.from_paired(paired, 10 if monitor_k is None else monitor_k)
+    except UserError:
+        if monitor_k is not None:
+            raise
+        return None
+
+
+def validation_scores(module: TranslatorModule, search: ValidationSearch | None) -> dict | None:
+    """The kept weights' validation nDCG@k: what the analysis selects translators by."""
+    if search is None:
+        return None
+    return {f"ndcg@{search.k}": search.ndcg(module.eval().to("cpu"), "cpu")}  # as translate() runs it
 
 
 def resume_point(output_dir: Path) -> tuple[str | None, int | None]:

@@ -30,7 +30,7 @@ def main(cfg: DictConfig) -> None:
     from embtrans.analysis.runs import NoSweepYet
     from embtrans.analysis.wandb_log import log_to_wandb
     from embtrans.config_checks import ANALYZE_RULES, check
-    from embtrans.report.build import build_placeholder_report, build_report, describe
+    from embtrans.report.build import build_placeholder_report, build_report, describe, study_texts
     from embtrans.report.publish import check_destination
 
     check(cfg, ANALYZE_RULES)
@@ -45,6 +45,8 @@ def main(cfg: DictConfig) -> None:
         return
     if cfg.report.enabled and cfg.report.get("publish"):  # refused now, not after the whole analysis
         check_destination(Path(cfg.report.publish), {"sweep": sweep_dir.resolve()})
+    if cfg.report.enabled:
+        study_texts(cfg)  # a wrong notes or conclusion file: said now, not after the whole analysis
     analysis = analyze(cfg)
     print_summary(analysis, wandb_dir=log_to_wandb(analysis, cfg))
     if cfg.report.enabled:

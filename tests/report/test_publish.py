@@ -185,7 +185,7 @@ def test_analyze_publishes_a_report_that_opens_from_its_new_place(tiny_sweep, br
     assert not facts["failed"] and facts["markers"] == 0
     assert "Trained on a laptop, for the test." in facts["text"]
     markdown = (published / "report.md").read_text()
-    assert f"report.publish={published}" in markdown and "**Runs.**" in markdown
+    assert f"report.publish={published}" in markdown and "**Translators.**" in markdown
     first = tree_digest(published)
     again = run_analyze(args, env, log_dir)
     assert again.returncode == 0, again.stderr

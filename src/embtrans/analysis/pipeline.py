@@ -157,13 +157,19 @@ def analyze(cfg: DictConfig) -> Analysis:
                 items.translators[(pid, candidate.id)] = per_item
                 scored.append((candidate, result))
                 rows.append(result_row(pid, candidate, result, reference))
-            for candidate, result in chosen(scored, cfg.figures.translators, cfg.figures.run_seed):
+            pictured = chosen(scored, cfg.figures.translators, cfg.figures.run_seed)
+            for candidate, result in pictured:
                 label = f"{pid.name} {candidate.id.run_label}"
                 figures.umap(pid.folder, candidate, pair, label)
                 figures.kernels(pid.folder, candidate, pair, label)
                 examples[f"{pid.folder}/{candidate.id.run_label}"] = worked_examples(
                     reference["search"]["native_ranking"], result["ranking"], pair.relevant, pair.test_texts,
                     cfg.retrieval.examples, cfg.retrieval.k)
+            # the report's one kernel figure of the pair: both native spaces and (at most) two translators
+            figures.kernel_grid(pid.folder, pair, [(f"native A ({pid.model_a})", pair.native_a),
+                                                   (f"native B ({pid.model_b})", pair.native_b),
+                                                   *[(c.id.run_label, c.vectors) for c, _ in pictured[:2]]],
+                                pid.title)
 
     results = pd.DataFrame(rows)
     analysis = Analysis(output_dir, sweep, results, items, references=references, examples=examples,
@@ -410,6 +416,16 @@ def chosen(scored: list[tuple[Candidate, dict]], wanted, run_seed: int | None) -
     return picks
 
 
+def headline_translators(tables: dict) -> list[str]:
+    """The translators the report's heatmaps show: the closed forms, and the best trained translator as the
+    comparisons chose it (on validation where runs allow)."""
+    translators = tables["translators"]
+    shown = list(dict.fromkeys(translators.loc[translators["kind"] == CLOSED_FORM, "translator"]))
+    comparisons = tables["comparisons"]
+    learned = comparisons.loc[comparisons["family"] == "learned vs closed form", "first"] if len(comparisons) else []
+    return shown[:2] + list(dict.fromkeys(learned))[:1]
+
+
 def best_by_validation(trained: dict[str, list[tuple[Candidate, dict]]]) -> str | None:
     """The trained translator with the highest mean validation nDCG when every one has it, else the lowest
     mean validation MSE (the monitor's best, where the monitor is val/mse); None when neither is known."""
@@ -432,7 +448,8 @@ def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
         log.warning("left out of a comparison: %s", note)
     write_tables(analysis.tables, analysis.output_dir / "tables")
     figures.mse_vs_width(analysis.tables["translators"], analysis.results)
-    figures.retention(analysis.tables["translators"])  # adds to figures.written, which analysis.figures is
+    figures.retention_vs_width(analysis.tables["translators"], analysis.results)  # adds to figures.written,
+    figures.ndcg_matrix(analysis.tables["ndcg_matrix"], headline_translators(analysis.tables))  # = analysis.figures
     for key, examples in analysis.examples.items():
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.md", examples_markdown(key, examples))

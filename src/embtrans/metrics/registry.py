@@ -111,6 +111,10 @@ METRICS: list[Metric] = [
     Metric("mixed50_ndcg@{k}", "nDCG@{k}, half-migrated index", True, "fraction", "queries", True, "ndcg@{k}_native",
            description="B's queries over one index holding half the passages translated from A (at random, "
                        "seeded) and half native B, as during a live migration (exact cosine search)"),
+    Metric("mixed50_translated_share@{k}", "translated share of the top {k}, half-migrated", True, "fraction",
+           "queries", False,
+           description="of the top k in the half-migrated index, the share that is translated: 0.5 when translated "
+                       "and native passages rank alike, lower when translations are pushed out, higher when they flood"),
     Metric("stitch_accuracy", "stitching accuracy", True, "fraction", "texts", True, "stitch_accuracy_native",
            base="stitch_correct",
            description="a logistic regression trained on native B's training vectors classifies the translated "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -17,17 +18,32 @@ from embtrans.report.trusted_html import raw_html
 log = logging.getLogger(__name__)
 
 
+def study_texts(cfg: DictConfig) -> dict[str, str]:
+    """The study's notes and written conclusion (report.notes, report.conclusion), read and checked: each a
+    Markdown file without raw HTML. analyze.py reads them before analysing, so a wrong path costs seconds."""
+    texts = {}
+    for key, what in (("notes", "the study's notes"), ("conclusion", "the study's written conclusion")):
+        value = cfg.report.get(key)
+        if value:
+            if not Path(value).is_file():
+                raise UserError(f"report.{key}={value} is no file: name a Markdown file of {what}, or leave it null")
+            texts[key] = read_notes(Path(value), f"report.{key}")
+    return texts
+
+
 def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
     """The real report, read back from the analysis folder's files (so it is reproducible from them)."""
     folder = Path(cfg.report.dir) if cfg.report.get("dir") else Path(analysis_dir) / "report"
     report = from_analysis(analysis_dir)
-    notes, destination = cfg.report.get("notes"), cfg.report.get("publish")
+    destination = cfg.report.get("publish")
     command = f"python analyze.py sweep_dir={shown_path(report.sweep_dir)}"
-    if notes:
-        if not Path(notes).is_file():
-            raise UserError(f"report.notes={notes} is no file: name a Markdown file of the study's notes, or leave it null")
-        report.notes = read_notes(Path(notes))
-        command += f" report.notes={notes}"
+    texts = study_texts(cfg)
+    report.notes, report.conclusion = texts.get("notes", ""), texts.get("conclusion", "")
+    for key in texts:
+        command += f" report.{key}={cfg.report[key]}"
+    if cfg.report.get("title"):
+        report.title = str(cfg.report.title)
+        command += " " + shlex.quote(f"report.title={report.title}")
     if destination:
         command += f" report.publish={destination}"
     rendered = render_report(report, folder, cfg.report.examples_per_pair, analyze_command=command)
@@ -39,12 +55,13 @@ def build_report(cfg: DictConfig, analysis_dir: Path) -> RenderedReport:
     return rendered
 
 
-def read_notes(path: Path) -> str:
-    """The study's notes: Markdown without raw HTML, which index.html would show as text (it renders no
-    HTML but its own) while a blog engine rendered it from report.md: refused, so both read the same."""
+def read_notes(path: Path, key: str = "report.notes") -> str:
+    """The study's notes (or written conclusion): Markdown without raw HTML, which index.html would show as
+    text (it renders no HTML but its own) while a blog engine rendered it from report.md: refused, so both
+    read the same."""
     text = path.read_text().strip()
     if found := raw_html(text):
-        raise UserError(f"report.notes={path} holds raw HTML ({found[0][:60]!r}): the notes are Markdown, and "
+        raise UserError(f"{key}={path} holds raw HTML ({found[0][:60]!r}): the notes are Markdown, and "
                         "the report shows no HTML but its own; write it as Markdown (in `code` to show a tag)")
     return text
 

@@ -16,17 +16,82 @@ import pandas as pd
 
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED
 from embtrans.metrics.registry import metric_of, ranking_metric, title_of
-from embtrans.report.content import Markdown
+from embtrans.report.content import Markdown, counted
 from embtrans.report.markup import escape_markdown
 from embtrans.report.sections import ReportSections
 
 FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
 
 
-def conclusions(sections: ReportSections) -> dict[str, list[Markdown]]:
+def conclusions(sections: ReportSections) -> dict:
+    """The generated findings and caveats; ``tldr``, the few the first screen shows, each with its interval;
+    ``written``, the study's own conclusion (report.conclusion), when it has one."""
     findings = [f for f in (best_overall(sections), *compared(sections), neighbourhoods(sections),
                             cka_significance(sections)) if f]
-    return {"findings": findings, "caveats": caveats(sections)}
+    written = Markdown(sections.report.conclusion) if sections.report.conclusion else None
+    return {"findings": findings, "caveats": caveats(sections), "tldr": tldr(sections), "written": written}
+
+
+def tldr(sections: ReportSections) -> list[Markdown]:
+    """The headline findings, short: the best translator by absolute search quality, the learned-vs-closed and
+    closed-form comparisons with their claims' scope, and what a half-migrated index and B's classifier make
+    of the translations."""
+    found = [best_overall(sections, short=True)]
+    table = sections.report.comparisons
+    if not table.empty:
+        overall = table[(table["scope"] == "all pairs") & ~table["directions"].astype(bool)]
+        ranking = ranking_column(sections)
+        for family in ("learned vs closed form", "closed form"):
+            rows = overall[(overall["family"] == family) & (overall["metric"] == ranking)]
+            found += [short_comparison(sections, row) for row in rows.to_dict("records")[:1]]
+    found += [migration_finding(sections), stitching_finding(sections)]
+    return [f for f in found if f]
+
+
+def short_comparison(sections: ReportSections, row: dict) -> Markdown:
+    first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
+    verdict = {"better": "beats", "worse": "does worse than"}.get(row["verdict"])
+    claim = f"{first} {verdict} {second}" if verdict else f"No clear difference between {first} and {second}"
+    scope = scope_of_claim(row) if verdict else ""
+    chosen = (f" ({escape_markdown(row['first'])}: the trained translator with the "
+              f"{escape_markdown(row['first_chosen_by'])})"
+              if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] else "")
+    return Markdown(f"{claim} on {title_of(row['metric'])}{scope}: {effect_text(sections, row)}{chosen}.")
+
+
+def migration_finding(sections: ReportSections) -> Markdown | None:
+    """The best translator's half-migrated index against native B's search, with how much of its top k the
+    translated half takes."""
+    k = sections.retrieval_k
+    column, share = f"mixed50_ndcg@{k}", f"mixed50_translated_share@{k}"
+    aggregate = sections.report.aggregate
+    if not k or f"{column}_mean" not in aggregate or share not in sections.summary:
+        return None
+    ranked = aggregate.dropna(subset=[f"{column}_mean"])
+    if ranked.empty:
+        return None
+    best = ranked.loc[ranked[f"{column}_mean"].idxmax()]
+    rows = sections.summary[sections.summary["translator"] == best["translator"]]
+    native = sections.sources.mean(sections.pair_rows(), f"ndcg@{k}_native", anchor="sources")
+    taken = sections.sources.mean(rows, share)
+    return Markdown(f"Half-migrated index (half the passages translated, half native B): with "
+                    f"**{escape_markdown(best['translator'])}** B's queries reach nDCG@{k} "
+                    f"{sections.sources.aggregated(best.to_dict(), column)}, against {native} for native B alone; "
+                    f"translated passages take {taken} of the top {k} (0.5 would mean they rank like native ones).")
+
+
+def stitching_finding(sections: ReportSections) -> Markdown | None:
+    aggregate = sections.report.aggregate
+    if "stitch_accuracy_mean" not in aggregate or "stitch_accuracy_native" not in sections.results:
+        return None
+    ranked = aggregate.dropna(subset=["stitch_accuracy_mean"])
+    if ranked.empty:
+        return None
+    best = ranked.loc[ranked["stitch_accuracy_mean"].idxmax()]
+    native = sections.sources.mean(sections.pair_rows(), "stitch_accuracy_native", anchor="sources")
+    return Markdown(f"Stitching: B's own classifier labels **{escape_markdown(best['translator'])}**'s translations "
+                    f"with accuracy {sections.sources.aggregated(best.to_dict(), 'stitch_accuracy')}, against "
+                    f"{native} on native B vectors.")
 
 
 def ranking_column(sections: ReportSections) -> str | None:
@@ -36,7 +101,7 @@ def ranking_column(sections: ReportSections) -> str | None:
                            if c.endswith("_mean") and aggregate[c].notna().any()])
 
 
-def best_overall(sections: ReportSections) -> Markdown | None:
+def best_overall(sections: ReportSections, short: bool = False) -> Markdown | None:
     column = ranking_column(sections)
     if not column:
         return None
@@ -44,7 +109,7 @@ def best_overall(sections: ReportSections) -> Markdown | None:
     best = aggregate.loc[aggregate[f"{column}_mean"].idxmax()]
     value = sections.sources.aggregated(best.to_dict(), column)
     seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
-    text = (f"Averaged over {len(sections.pairs)} pair(s){seeds}, **{escape_markdown(best['translator'])}** has "
+    text = (f"Averaged over {counted(len(sections.pairs), 'pair')}{seeds}, **{escape_markdown(best['translator'])}** has "
             f"the highest {title_of(column)}: {value}")
     others = aggregate[aggregate["kind"] != best["kind"]]
     if len(others):
@@ -52,7 +117,9 @@ def best_overall(sections: ReportSections) -> Markdown | None:
         kind = "closed-form map" if runner["kind"] == CLOSED_FORM else "trained translator"
         text += (f"; the best {kind}, {escape_markdown(runner['translator'])}, reaches "
                  f"{sections.sources.aggregated(runner.to_dict(), column)}")
-    return Markdown(text + " (mean ± standard deviation over pairs [95 % interval]).")
+    if short:
+        return Markdown(text + ".")
+    return Markdown(text + " (mean ± standard deviation over pairs [95 % interval on these pairs]).")
 
 
 def compared(sections: ReportSections) -> list[Markdown]:
@@ -90,7 +157,7 @@ def support(row: dict) -> str:
     text = f"paired bootstrap over the same test items{seeds}"
     # Compared at the seeds both sides have (a run missing on one side): say which, and where the rest is listed.
     if isinstance(row.get("seeds_left_out"), str) and row["seeds_left_out"]:
-        text += (f", at seed(s) {escape_markdown(row['seed_list'])} only, those both were run at "
+        text += (f", at seed {escape_markdown(row['seed_list'])} only, those both were run at "
                  "(section 1 lists what was left out)")
     pairs = int(row["pairs"])
     if pairs > 1 and not row["directions"]:
@@ -198,14 +265,14 @@ def caveats(sections: ReportSections) -> list[Markdown]:
     epochs = [facts.epochs for facts in report.runs.values() if facts.epochs is not None]
     if epochs and report.protocol.max_epochs and max(epochs) >= report.protocol.max_epochs:
         stopped = sum(e >= report.protocol.max_epochs for e in epochs)
-        found.append(Markdown(f"{stopped} of {len(epochs)} run(s) reached the epoch limit "
+        found.append(Markdown(f"{stopped} of {counted(len(epochs), 'run')} reached the epoch limit "
                               f"({report.protocol.max_epochs}) before early stopping: they may be undertrained."))
     budget = [facts for facts in report.runs.values() if facts.stopped_by == "time budget"]
     if budget:
-        found.append(Markdown(f"{len(budget)} of {len(report.runs)} run(s) were stopped by their time budget "
+        found.append(Markdown(f"{len(budget)} of {counted(len(report.runs), 'run')} were stopped by their time budget "
                               "(trainer.max_time) before early stopping: not converged, so they understate what "
                               "their translator can do."))
     if report.left_out:
-        found.append(Markdown(f"{len(report.left_out)} job(s) of the sweep failed or did not finish and are not "
+        found.append(Markdown(f"{counted(len(report.left_out), 'job')} of the sweep failed or did not finish and are not "
                               "in any number here (listed in the appendix)."))
     return found

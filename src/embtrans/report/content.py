@@ -86,7 +86,7 @@ class Sources:
         values = pd.to_numeric(rows[metric], errors="coerce") if metric in rows else pd.Series(dtype=float)
         anchor = anchor or source_anchor(str(rows["translator"].iloc[0]))
         return self.make(values.mean() if values.notna().any() else None, style, f"#{anchor}",
-                         f"mean over {int(values.notna().sum())} pair(s); the appendix lists each run")
+                         f"mean over {counted(int(values.notna().sum()), 'pair')}; the appendix lists each run")
 
     def spread(self, rows: pd.DataFrame, metric: str, style: str = "fraction",
                anchor: str | None = None) -> tuple[Value, Value] | Value:
@@ -124,7 +124,7 @@ class Sources:
                              row.get(f"{column}_high"), style)
         source = self.report.analysis_dir / "tables" / "aggregate.csv" if self.report.analysis_dir else None
         return self.make(row.get(f"{column}_mean"), style, None if self.report.placeholder else source,
-                         f"{row['translator']}: {column} over {row['pairs']} pair(s) (tables/aggregate.csv)", text)
+                         f"{row['translator']}: {column} over {counted(int(row['pairs']), 'pair')} (tables/aggregate.csv)", text)
 
     def link(self, text: str, target: Path) -> Markdown:
         return Markdown(f"[{escape_markdown(text)}]({relative_href(target, self.report_dir)})")
@@ -168,3 +168,8 @@ def copy_if_changed(source: Path, target: Path) -> None:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """'1 pair', '6 pairs': a count with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"

@@ -74,6 +74,8 @@ class ReportInput:
     seeds_left_out: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: str = ""  # the study's own notes (report.notes: a Markdown file, no raw HTML: build.read_notes), section 1
+    conclusion: str = ""  # the study's written conclusion (report.conclusion: a Markdown file), atop the generated one
+    title: str = ""  # report.title; empty: "Embedding translation: results of sweep <name>"
 
 
 def config_description(group: str, name: str) -> str:

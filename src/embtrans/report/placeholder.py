@@ -17,18 +17,19 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from omegaconf import OmegaConf
 
-from embtrans.analysis.figures.figure_set import interval_table, mse_width_table
+from embtrans.analysis.figures.figure_set import mse_width_table, width_table
 from embtrans.analysis.figures.plots import (
     DPI,
+    plot_kernel_grid,
     plot_kernel_matrices,
-    plot_metric_by_pair,
     plot_mse_vs_width,
+    plot_ndcg_heatmaps,
     plot_umap,
     save_figure,
 )
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
 from embtrans.analysis.summaries import Items, Settings
-from embtrans.analysis.tables import build_tables
+from embtrans.analysis.tables import build_tables, ndcg_matrix
 from embtrans.metrics.registry import title_of as metric_title
 from embtrans.paths import CONFIG_DIR
 from embtrans.report.diagrams import placeholder_stamp
@@ -102,7 +103,7 @@ def placeholder_input(folder: Path, study, seed: int = 0) -> ReportInput:
     results = pd.DataFrame(rows)
     # The analysis' own summaries, from the synthetic runs and items: the same tables a study gets.
     tables = build_tables(results, items, Settings(replicates=200))
-    figures = synthetic_figures(folder / "figures", results, tables["translators"], rng)
+    figures = synthetic_figures(folder / "figures", results, tables, rng)
     shown = TranslatorId(study.archs[-1], study.widths[-1], TRAINED, seed=seeds[0]).run_label
     examples = {f"{PairId(tag, a, b).folder}/{shown}": synthetic_examples(rng) for a, b in pairs}
     return ReportInput(
@@ -127,7 +128,11 @@ def synthetic_reference(rng) -> dict:
         "untranslated_cka_rbf": rng.uniform(0.5, 0.7), "untranslated_cka_rbf_null_p95": rng.uniform(0.02, 0.05),
         "untranslated_cka_rbf_p_value": 0.0099, f"ndcg@{RETRIEVAL_K}_native": native,
         f"ndcg@{RETRIEVAL_K}_floor": rng.uniform(0.0, 0.05), f"ndcg@{RETRIEVAL_K}_source": native * 0.9,
-        "floor_kind": "random ranking", "retrieval_queries": 2_300, "retrieval_pool": 230, "matching_pool": 2_580,
+        "floor_kind": "random ranking (expected)", "retrieval_queries": 2_300, "retrieval_pool": 230,
+        "matching_pool": 2_580, "stitch_accuracy_native": rng.uniform(0.7, 0.8),
+        "stitch_accuracy_source": rng.uniform(0.65, 0.75),
+        f"native_hubness_skew@{KNN_K}": rng.uniform(1.0, 2.0), f"untranslated_hubness_skew@{KNN_K}": rng.uniform(1.0, 2.0),
+        f"untranslated_knn_edit_similarity@{KNN_K}": rng.uniform(0.02, 0.05),
     }
 
 
@@ -144,7 +149,12 @@ def synthetic_row(rng, pid: PairId, tid: TranslatorId, hidden, parameters, run_d
         "cka_linear": 0.5 + 0.4 * quality, "cka_linear_null_p95": rng.uniform(0.02, 0.04), "cka_linear_p_value": 0.0099,
         "cka_rbf": 0.5 + 0.4 * quality, "cka_rbf_null_p95": rng.uniform(0.02, 0.05), "cka_rbf_p_value": 0.0099,
         "top1_accuracy": quality, "vec2vec_top1_accuracy": quality * 0.95, f"ndcg@{RETRIEVAL_K}": ndcg,
-        f"ndcg@{RETRIEVAL_K}_retention": ndcg / native, f"ndcg@{RETRIEVAL_K}_gap_closed": quality, **reference,
+        f"ndcg@{RETRIEVAL_K}_retention": ndcg / native, f"ndcg@{RETRIEVAL_K}_gap_closed": quality,
+        f"mixed50_ndcg@{RETRIEVAL_K}": (ndcg + native) / 2, f"mixed50_translated_share@{RETRIEVAL_K}": 0.3 + 0.2 * quality,
+        "stitch_accuracy": reference["stitch_accuracy_native"] * (0.7 + 0.3 * quality),
+        f"hubness_skew@{KNN_K}": reference[f"native_hubness_skew@{KNN_K}"] * (1.5 - 0.5 * quality),
+        f"knn_edit_similarity@{KNN_K}": 0.05 + 0.1 * quality, "mrr": quality * 0.9, "mean_rank": 1 + 40 * (1 - quality),
+        **reference,
     }
 
 
@@ -166,13 +176,16 @@ def synthetic_items(row: dict, reference_items: dict, rng) -> dict[str, np.ndarr
     """Per-item values for each per-item score of a synthetic row (each with the row's mean)."""
     spread = {"test_mse": row["test_mse"] * 0.3}
     names = ["test_mse", "test_cosine", f"jaccard@{KNN_K}", f"rbo@{KNN_K}", "top1_accuracy", "vec2vec_top1_accuracy",
-             f"ndcg@{RETRIEVAL_K}"]
-    return {name: with_mean(rng, row[name], spread.get(name, 0.15)) for name in names}
+             f"ndcg@{RETRIEVAL_K}", f"mixed50_ndcg@{RETRIEVAL_K}", f"mixed50_translated_share@{RETRIEVAL_K}",
+             f"knn_edit_similarity@{KNN_K}", "mrr", "mean_rank"]
+    found = {name: with_mean(rng, row[name], spread.get(name, 0.15)) for name in names}
+    found["stitch_correct"] = with_mean(rng, row["stitch_accuracy"], 0.3)
+    return found
 
 
-def synthetic_figures(folder: Path, results: pd.DataFrame, translators: pd.DataFrame, rng) -> list[Path]:
+def synthetic_figures(folder: Path, results: pd.DataFrame, tables: dict, rng) -> list[Path]:
     """The analysis' figure kinds drawn by the analysis' own plotting code from random data, then stamped."""
-    written = []
+    written, translators = [], tables["translators"]
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         labels = rng.choice(LABELS, 300).tolist()
@@ -189,12 +202,22 @@ def synthetic_figures(folder: Path, results: pd.DataFrame, translators: pd.DataF
                 plot_kernel_matrices(native, native + rng.normal(0, 0.7, native.shape), labels[:64],
                                      f"Cosine similarity: {pair} {label}", scratch / "k.png", sample_size=32)
                 written.append(stamp_png(scratch / "k.png", folder / "kernels" / name))
+            native = rng.normal(size=(64, 32)) + np.array([[i % 3] * 32 for i in range(64)])
+            spaces = [("native A", native + rng.normal(0, 0.9, native.shape)), ("native B", native),
+                      *[(label, native + rng.normal(0, 0.7, native.shape)) for label in trained["run_label"].iloc[:2]]]
+            plot_kernel_grid(spaces, labels[:64], pair, scratch / "g.png", sample_size=32)
+            written.append(stamp_png(scratch / "g.png", folder / "kernels" / tag / pair / "kernel_grid.png"))
         for tag, rows in translators.groupby("dataset"):
             plot_mse_vs_width(mse_width_table(rows, results[results["dataset"] == tag]), scratch / "m.png")
             written.append(stamp_png(scratch / "m.png", folder / f"mse_vs_width_{tag}.png"))
             metric = f"ndcg@{RETRIEVAL_K}_retention"
-            plot_metric_by_pair(interval_table(rows, metric), metric_title(metric), scratch / "r.png")
-            written.append(stamp_png(scratch / "r.png", folder / f"retention_{tag}.png"))
+            plot_mse_vs_width(width_table(rows, metric), scratch / "r.png", metric, metric_title(metric))
+            written.append(stamp_png(scratch / "r.png", folder / f"retention_vs_width_{tag}.png"))
+        matrix = ndcg_matrix(results)
+        closed = list(dict.fromkeys(translators.loc[translators["kind"] == CLOSED_FORM, "translator"]))
+        plot_ndcg_heatmaps(matrix, closed[:2] + [translators.loc[translators["kind"] == TRAINED, "translator"].iloc[-1]],
+                           scratch / "h.png")
+        written.append(stamp_png(scratch / "h.png", folder / f"ndcg_matrix_{results['dataset'].iloc[0]}.png"))
     return written
 
 

@@ -28,7 +28,7 @@ from embtrans.report.content import Figure, Markdown, slug
 from embtrans.report.diagrams import draw_measurement_protocol, draw_translator, plain_text
 from embtrans.report.inputs import ReportInput
 from embtrans.report.markup import code_span, escape_markdown, markdown_text
-from embtrans.report.sections import SECTIONS, ReportSections
+from embtrans.report.sections import GLOSSARY, SECTIONS, ReportSections
 from embtrans.report.trusted_html import figure_html, own_html_plugin
 from embtrans.report.values import Value
 
@@ -72,8 +72,9 @@ def markdown_to_html(text: str) -> str:
     return parser.render(text)
 
 
-def architecture_figures(sections: ReportSections, folder: Path) -> dict:
-    """The measurement protocol, and each translator of the sweep drawn from the module the code builds."""
+def architecture_figures(sections: ReportSections, folder: Path, translators: bool = False) -> dict:
+    """The measurement protocol, and (with ``translators``) each translator of the sweep drawn from the module
+    the code builds; the report shows the protocol and lists the translators in a table."""
     report = sections.report
     first = sections.results.iloc[0]
     models = (plain_text(first["model_a"]), plain_text(first["model_b"]))
@@ -86,6 +87,9 @@ def architecture_figures(sections: ReportSections, folder: Path) -> dict:
         "pairs only; every score is taken on the held-out test texts.", placeholder)}
     draw_measurement_protocol(diagrams / "protocol.png", models, (1 - protocol.test_fraction, protocol.test_fraction),
                               val_fraction=protocol.val_fraction, placeholder=placeholder)
+    figures["translators"] = []
+    if not translators:
+        return figures
     drawn, translators = set(), []
     trained = sections.results[sections.results["kind"] == "trained"]
     # the sweep's own order: by arch, then width (src/embtrans/analysis/runs.py sorts the runs so)
@@ -115,14 +119,15 @@ def render_report(report: ReportInput, folder: Path, examples_per_pair: int = 2,
                   analyze_command: str = "") -> RenderedReport:
     folder = Path(folder)
     sections = ReportSections(report, folder, examples_per_pair)
-    title = ("Embedding translation: placeholder report" if report.placeholder
-             else f"Embedding translation: results of sweep {report.name}")
+    title = report.title or ("Embedding translation: placeholder report" if report.placeholder
+                             else f"Embedding translation: results of sweep {report.name}")
     context = {
         "title": title, "placeholder": report.placeholder, "sections": SECTIONS, "command": report.command,
         "intro": sections.introduction(), "architectures": architecture_figures(sections, folder),
         "kernels": sections.kernels(), "examples": sections.examples(), "aggregates": sections.aggregates(),
         "umap": sections.umap(), "conclusion": conclusions(sections), "sources": sections.appendix(),
         "left_out": report.left_out, "seeds_left_out": report.seeds_left_out, "analyze_command": analyze_command,
+        "glossary": GLOSSARY,
     }
     env = environment()
     body = env.get_template("report.md.j2").render(**context)

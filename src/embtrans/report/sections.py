@@ -14,22 +14,59 @@ import pandas as pd
 
 from embtrans.analysis.identifiers import TRAINED, PairId, file_name
 from embtrans.metrics.registry import aggregated, reference_of, title_of
-from embtrans.report.content import Figure, Markdown, Section, Sources, Table, source_anchor
+from embtrans.report.content import Figure, Markdown, Section, Sources, Table, counted, source_anchor
 from embtrans.report.inputs import ReportInput
 from embtrans.report.trusted_html import anchor_html
 from embtrans.report.values import Value
 
+# What was found comes first (in short, results, conclusion); how it was measured, the pictures and the
+# worked examples after: a reader meets the first number on the first screen.
 SECTIONS = [
     Section("introduction", "1. What was done"),
-    Section("architectures", "2. The translators and what is measured where"),
-    Section("kernels", "3. Are the kernel matrices different?"),
-    Section("examples", "4. Example searches"),
-    Section("aggregates", "5. Quantitative results"),
-    Section("umap", "6. UMAP pictures"),
-    Section("conclusion", "7. Conclusion"),
+    Section("results", "2. Results"),
+    Section("conclusion", "3. Conclusion"),
+    Section("measured", "4. How it was measured"),
+    Section("kernels", "5. Are the kernel matrices different?"),
+    Section("examples", "6. Example searches"),
+    Section("umap", "7. UMAP pictures"),
+    Section("glossary", "Glossary"),
     Section("sources", "Appendix: where every number comes from"),
 ]
+# Every term the report uses without defining it where it stands.
+GLOSSARY = [
+    ("nDCG@k", "normalised discounted cumulative gain of the top k results: 1 when every relevant passage is ranked "
+               "first, less the lower they sit; the mean over B's test queries"),
+    ("native B", "the passages embedded by model B itself: the search a migration aims for (the ceiling)"),
+    ("floor", "the expected score of a random ranking of the passages, in exact expectation: one definition on "
+              "every pair"),
+    ("raw A in B's index", "B's queries over A's untranslated passage vectors, only where the dimensions match"),
+    ("retention", "translated score ÷ native B's score"),
+    ("gap closed", "(translated − floor) ÷ (native B − floor): the share of the floor-to-native gap recovered"),
+    ("half-migrated index", "one index with half the passages translated from A and half native B, searched by "
+                            "B's queries; translated share@k is how much of the top k is translated"),
+    ("stitching accuracy", "a classifier trained on native B vectors, scored on translated ones"),
+    ("hubness", "skewness of the k-occurrence distribution: how unevenly texts appear in others' k nearest lists"),
+    ("Jaccard@k", "shared ÷ either of a text's k nearest neighbours in native B and in the translated space"),
+    ("RBO_ext@k", "rank-biased overlap of two neighbour lists, extrapolated (Webber, Moffat & Zobel 2010)"),
+    ("k-NN edit similarity@k", "1 − the edit distance between two ordered neighbour lists, over k"),
+    ("CKA", "centred kernel alignment of two spaces' similarity matrices (0: unrelated, 1: the same up to rotation "
+            "and scale)"),
+    ("top-k matching, MRR, mean rank", "each translated vector ranks every native B test vector: whether its own "
+                                       "text's is among the first k, the mean of 1 ÷ its rank, and the mean rank"),
+    ("×8 (width)", "an MLP's hidden units as a multiple of min(d_A, d_B)"),
+    ("@seed0", "one training run of a translator, at that seed"),
+    ("lstsq, Procrustes", "closed-form maps: least squares (ridge, alpha chosen on validation), and the orthogonal "
+                          "map that best rotates A onto B"),
+    ("on these pairs", "an interval that resamples the test items (queries in clusters) and seeds of the pairs "
+                       "studied, which stay fixed"),
+    ("across pairs", "an interval that resamples the pairs first (a hierarchical bootstrap): a claim about "
+                     "translators beyond the pairs studied"),
+    ("sign test over pairs", "how likely as many pairs would agree on the direction of a difference by chance"),
+]
 SNIPPET_CHARS = 280
+# The summary table's columns, in this order (registry templates); every other metric has its own section.
+SUMMARY_COLUMNS = ["ndcg@{k}", "mixed50_ndcg@{k}", "stitch_accuracy", "test_cosine", "jaccard@{k}", "top{k}_accuracy",
+                   "cka_linear", "hubness_skew@{k}"]
 
 
 def metric_ks(results: pd.DataFrame, pattern: str) -> list[int]:
@@ -152,7 +189,9 @@ class ReportSections:
         scope, missing = self.scope(trained)
         return {
             "scope": scope, "missing": missing, "notes": Markdown(report.notes) if report.notes else None,
-            "trained": len(trained), "pairs": len(self.pairs), "protocol": report.protocol,
+            "trained": counted(trained["translator"].nunique(), "trained translator"),
+            "runs": counted(len(trained), "training run"), "pairs": counted(len(self.pairs), "model pair"),
+            "protocol": report.protocol,
             "datasets": datasets, "models": models,
             "family": Table(["translator", "kind", "hidden units", "parameters", "pairs", "seeds"], family),
             "seeds": self.seeds, "seed_list": sorted({int(s) for s in self.results["seed"].dropna()}),
@@ -180,8 +219,8 @@ class ReportSections:
             for dataset, pair in self.pairs:
                 have = sorted({int(s) for s in runs.loc[(runs["dataset"] == dataset) & (runs["pair"] == pair), "seed"].dropna()})
                 if len(have) < len(seeds):
-                    missing.append(f"{translator}, {self.pair_title(dataset, pair)}: "
-                                   + (f"seed(s) {', '.join(map(str, have))} only" if have else "no run"))
+                    seeds_had = f"seed{'s' if len(have) > 1 else ''} {', '.join(map(str, have))} only"
+                    missing.append(f"{translator}, {self.pair_title(dataset, pair)}: " + (seeds_had if have else "no run"))
         return Table(["translator", "runs", "pairs", "trained on (number format)", "epochs: median (range)",
                       "stopped by", "job time (min)"], rows,
                      "Read from each run's metrics.json (linked in the appendix): epochs run, why training stopped, "
@@ -190,16 +229,18 @@ class ReportSections:
     # -- 3. kernel matrices and CKA ------------------------------------------------------------------
 
     def kernels(self) -> dict:
-        figures = self.figures_of("kernels")
         entries = []
-        for (dataset, pair, translator), path in figures.items():
-            title = f"{self.pair_title(dataset, pair)}, {translator}"
-            entries.append({"title": title, "figure": self.sources.figure(
-                path, f"Cosine-similarity matrices of {title}",
-                f"Cosine similarities among a fixed sample of test texts (sorted by label): native "
-                f"{self.model_b(dataset, pair)}, translated by {translator}, and their difference.")})
+        for path in self.report.figures:  # one grid per pair: native A, native B, the pictured translators
+            if path.name.startswith("kernel_grid") and len(path.parts) >= 3:
+                dataset, pair = path.parts[-3], path.parts[-2]
+                if (dataset, pair) in self.pair_ids:
+                    title = self.pair_title(dataset, pair)
+                    entries.append({"title": title, "figure": self.sources.figure(
+                        path, f"Cosine-similarity matrices of {title}",
+                        f"{title}: cosine similarities among one sample of test texts (sorted by label) in native A, "
+                        f"native {self.model_b(dataset, pair)} and the translated spaces, on one colour scale.")})
         rows = []
-        pictured = {(d, p, t) for d, p, t in figures}
+        pictured = {(d, p, t) for d, p, t in self.figures_of("kernels")}
         for dataset, pair in self.pairs:
             for translator in self.results["run_label"].drop_duplicates():
                 row = self.run_row(dataset, pair, translator)
@@ -283,13 +324,37 @@ class ReportSections:
             out["rbo"] = self.by_pair(f"rbo@{knn}", references=[("untranslated A", f"untranslated_rbo@{knn}")])
         if "cka_linear" in self.results:
             out["cka"] = self.by_pair("cka_linear", references=[("untranslated A", "untranslated_cka_linear")])
+        if knn and f"knn_edit_similarity@{knn}" in self.summary:
+            out["edit"] = self.by_pair(f"knn_edit_similarity@{knn}",
+                                       references=[("untranslated A", f"untranslated_knn_edit_similarity@{knn}")])
+        if rk and f"ndcg@{rk}" in self.summary:
+            out["ndcg"] = self.by_pair(f"ndcg@{rk}", references=[("native B", f"ndcg@{rk}_native"),
+                                                                 ("floor (random ranking)", f"ndcg@{rk}_floor")])
+            out["ndcg_figures"] = [self.sources.figure(p, f"Absolute nDCG@{rk}, source × target",
+                                                       f"nDCG@{rk} of B's test queries over translated passages, "
+                                                       "source model (rows) into target model (columns); the "
+                                                       "diagonal is each model's own search.")
+                                   for p in self.report.figures if p.name.startswith("ndcg_matrix")]
+        if rk and f"mixed50_ndcg@{rk}" in self.summary:
+            out["mixed"] = self.by_pair(f"mixed50_ndcg@{rk}", references=[("native B", f"ndcg@{rk}_native")])
+            out["mixed_share"] = self.by_pair(f"mixed50_translated_share@{rk}")
+        if "stitch_accuracy" in self.summary:
+            out["stitching"] = self.by_pair("stitch_accuracy", references=[
+                ("native B", "stitch_accuracy_native"), ("A's own classifier", "stitch_accuracy_source")])
+        hubness = next((c for c in self.results.columns if re.fullmatch(r"hubness_skew@\d+", c)), None)
+        if hubness and hubness in self.summary:
+            k = hubness.split("@")[1]
+            out["hubness_k"] = k
+            out["hubness"] = self.by_pair(hubness, "ratio", references=[("native B", f"native_hubness_skew@{k}"),
+                                                                        ("raw A", f"untranslated_hubness_skew@{k}")])
         if rk:
             out["retention"] = self.by_pair(f"ndcg@{rk}_retention")
             out["retention_figures"] = [
-                self.sources.figure(p, f"nDCG@{rk} retention per translator and pair",
-                                    f"nDCG@{rk} retention of each translator (rows) on each pair (markers), the mean "
-                                    "over seeds with its 95 % interval as a bar.")
-                for p in self.report.figures if p.name.startswith("retention_")]
+                self.sources.figure(p, f"nDCG@{rk} retention against width, per pair",
+                                    f"nDCG@{rk} retention against the translator's hidden units, one panel per pair, "
+                                    "mean over seeds with its 95 % interval; closed-form maps and width-free "
+                                    "translators as horizontal lines (off-scale ones named at the edge).")
+                for p in self.report.figures if p.name.startswith("retention_vs_width")]
             out["gap_closed"] = self.by_pair(f"ndcg@{rk}_gap_closed")
             out["retrieval_refs"] = self.retrieval_references(rk)
         if "top1_accuracy" in self.results:
@@ -297,6 +362,9 @@ class ReportSections:
             if "vec2vec_top1_accuracy" in self.summary:
                 out["matching_vec2vec"] = self.by_pair("vec2vec_top1_accuracy")
             out["matching_pool"] = self.sources.make(self.results["matching_pool"].max(), "count")
+            if "mrr" in self.summary and "mean_rank" in self.summary:
+                out["mrr"] = self.by_pair("mrr")
+                out["mean_rank"] = self.by_pair("mean_rank", "rank")
         return out
 
     def summary_table(self) -> Table:
@@ -306,6 +374,14 @@ class ReportSections:
         metrics = [(metric, column) for metric, column in
                    aggregated([c.removesuffix("_mean") for c in aggregate.columns if c.endswith("_mean")])
                    if aggregate[f"{column}_mean"].notna().any()]
+        # The headline columns, at the smallest k of each, so the table fits the page; the sections below and
+        # tables/aggregate.csv have every one.
+        firsts, shown = set(), []
+        for metric, column in metrics:
+            if metric.column in SUMMARY_COLUMNS and metric.column not in firsts:
+                firsts.add(metric.column)
+                shown.append((metric, column))
+        metrics = sorted(shown, key=lambda pair: SUMMARY_COLUMNS.index(pair[0].column))
         rows = []
         for row in aggregate.to_dict("records"):  # not itertuples: "jaccard@10_mean" is no attribute name
             rows.append([row["translator"], str(row["pairs"]), str(row["seeds"]),
@@ -319,9 +395,10 @@ class ReportSections:
         rows.append(reference_row)
         return Table(["translator", "pairs", "seeds", *(title_of(column) for _, column in metrics)], rows,
                      "Each pair's mean over seeds, averaged over pairs: mean ± standard deviation over pairs, then the "
-                     "95 % interval of that mean (a bootstrap over every pair's test texts or queries and seeds; for "
-                     "CKA, a t interval over seeds). References: the mean target vector for cosine, raw A vectors "
-                     "(untranslated) for neighbourhoods and CKA.")
+                     "95 % interval of that mean on these pairs (a bootstrap over every pair's test texts, or queries "
+                     "in clusters, and seeds; for CKA, a t interval over seeds; tables/aggregate.csv adds the interval "
+                     "across pairs). References: native B for search and stitching, the mean target vector for "
+                     "cosine, raw A vectors (untranslated) for neighbourhoods and CKA.")
 
     def retrieval_references(self, k: int) -> Table:
         rows = []

@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from embtrans.analysis.figures.plots import plot_kernel_matrices, plot_metric_by_pair, plot_mse_vs_width, plot_umap
+from embtrans.analysis.figures.plots import (
+    plot_kernel_grid,
+    plot_kernel_matrices,
+    plot_metric_by_pair,
+    plot_mse_vs_width,
+    plot_ndcg_heatmaps,
+    plot_umap,
+)
 from embtrans.analysis.figures.projection import SharedProjection
 from embtrans.analysis.identifiers import CLOSED_FORM
 from embtrans.metrics.registry import title_of as metric_title
@@ -41,6 +48,37 @@ class FigureSet:
                                                  sample_size=self.settings.kernel_sample, seed=self.settings.seed))
         return path
 
+    def kernel_grid(self, pair_dir: str, pair, spaces: list[tuple[str, object]], title: str) -> Path:
+        """One pair's kernels in native A, native B and the pictured translators, on one colour scale."""
+        path = self.folder / "kernels" / pair_dir / "kernel_grid.png"
+        self.written.append(plot_kernel_grid(spaces, pair.test_texts["label"].astype(str).tolist(), title, path,
+                                             sample_size=self.settings.kernel_sample, seed=self.settings.seed))
+        return path
+
+    def ndcg_matrix(self, matrix: pd.DataFrame, searched: list[str]) -> list[Path]:
+        """Absolute nDCG@k as source x target heatmaps, one figure per dataset."""
+        paths = []
+        for dataset, rows in matrix.groupby("dataset", sort=True):
+            shown = [name for name in searched if (rows["searched"] == name).any()]
+            if shown:
+                paths.append(plot_ndcg_heatmaps(rows, shown, self.folder / f"ndcg_matrix_{dataset}.png"))
+        self.written += paths
+        return paths
+
+    def retention_vs_width(self, translators: pd.DataFrame, results: pd.DataFrame) -> list[Path]:
+        """nDCG@k retention against hidden units per pair, closed forms and width-free translators as lines."""
+        metric = next((c for c in translators.columns if re.fullmatch(r"ndcg@\d+_retention", c)), None)
+        if metric is None:
+            return []
+        paths = []
+        for dataset, rows in translators.groupby("dataset", sort=True):
+            if rows[metric].notna().any():
+                table = width_table(rows, metric)
+                paths.append(plot_mse_vs_width(table, self.folder / f"retention_vs_width_{dataset}.png", metric,
+                                               metric_title(metric)))
+        self.written += paths
+        return paths
+
     def mse_vs_width(self, translators: pd.DataFrame, results: pd.DataFrame) -> list[Path]:
         """One error-vs-dimension figure per dataset: learned maps by hidden size with their 95 % intervals,
         references as lines."""
@@ -69,6 +107,15 @@ def interval_table(translators: pd.DataFrame, metric: str) -> pd.DataFrame:
     high = translators.get(f"{metric}_boot_high", translators.get(f"{metric}_seed_high"))
     return pd.DataFrame({"pair": translators["pair"], "translator": translators["translator"],
                          "value": translators[metric], "low": low, "high": high})
+
+
+def width_table(translators: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One dataset's translators as plot_mse_vs_width wants them, for any metric: mean over seeds with its
+    interval; closed-form maps named after themselves."""
+    bounds = interval_table(translators, metric)
+    table = translators[["pair", "arch", "width", "hidden", metric]].assign(low=bounds["low"], high=bounds["high"])
+    table.loc[translators["kind"] == CLOSED_FORM, "arch"] = translators["translator"]
+    return table
 
 
 def mse_width_table(translators: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:

@@ -198,10 +198,12 @@ def plot_kernel_matrices(native, translated, labels, title: str, path: Path, sam
     return save_figure(fig, path)
 
 
-def mse_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows worth plotting, with numeric columns; repeated rows (seeds) are averaged."""
+def mse_table(table: pd.DataFrame, value: str = "test_mse") -> pd.DataFrame:
+    """The rows worth plotting, with numeric columns (``value`` as test_mse); repeated rows (seeds) are averaged."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(table).__name__}")
+    if value != "test_mse" and value in table:
+        table = table.drop(columns=[c for c in ("test_mse",) if c in table]).rename(columns={value: "test_mse"})
     missing = {"pair", "arch", "hidden", "test_mse"} - set(table.columns)
     if missing:
         raise ValueError(f"the table lacks column(s) {sorted(missing)}; it has {list(table.columns)}")
@@ -225,10 +227,13 @@ def mse_table(table: pd.DataFrame) -> pd.DataFrame:
                  high=("high", "first")).reset_index())
 
 
-def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
-    """Test MSE against hidden units, one panel per pair; closed-form translators as horizontal lines.
-    Rows with low / high get error bars (swept archs) or a shaded band (references)."""
-    frame = mse_table(table)
+def plot_mse_vs_width(table: pd.DataFrame, path: Path, value: str = "test_mse", label: str = "test MSE") -> Path:
+    """A score (test MSE by default) against hidden units, one panel per pair; closed-form and width-free
+    translators as horizontal lines. Rows with low / high get error bars (swept archs) or a shaded band
+    (references). The y-range follows the swept archs and the closed forms: a reference far outside it (the
+    mean vector, a translator trained for something else) would flatten the curves, so it is named at the
+    panel's edge with its value instead."""
+    frame = mse_table(table, value)
     sized = frame[frame["hidden"].notna()]
     references = frame[frame["hidden"].isna()]
     swept_archs = sorted(sized["arch"].unique())
@@ -274,10 +279,17 @@ def plot_mse_vs_width(table: pd.DataFrame, path: Path) -> Path:
         else:
             ax.set_xticks([])
             ax.set_xlabel("no swept architectures for this pair")
-        # axhline does not widen the y limits, so set them from everything drawn in this panel.
-        drawn = frame.loc[frame["pair"] == pair, ["test_mse", "low", "high"]].to_numpy().ravel()
-        ax.set_ylim(*padded_limits(drawn[np.isfinite(drawn)]))
-        ax.set_ylabel("test MSE")
+        low, high = panel_limits(frame[frame["pair"] == pair])
+        ax.set_ylim(low, high)
+        off_scale = [(arch, row["test_mse"]) for arch, row in references[references["pair"] == pair].set_index("arch").iterrows()
+                     if not low <= row["test_mse"] <= high]
+        for place, (arch, score) in enumerate(off_scale):
+            above = score > high
+            ax.annotate(f"{arch}: {score:.3g} {'↑' if above else '↓'}", xy=(0.02, (0.97 if above else 0.03)),
+                        xycoords="axes fraction", va="top" if above else "bottom", fontsize=8,
+                        color=style_of[arch]["color"], xytext=(0, (-11 if above else 11) * place),
+                        textcoords="offset points")
+        ax.set_ylabel(label)
         ax.set_title(pair, fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
     for ax in axes[len(pairs):]:
@@ -314,6 +326,23 @@ def plot_metric_by_pair(table: pd.DataFrame, title: str, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def panel_limits(panel: pd.DataFrame) -> tuple[float, float]:
+    """A panel's y-range: the swept archs' points and intervals and the closed forms' lines, widened to any
+    other reference within that range's span of it; the rest are off scale."""
+    swept = panel[panel["hidden"].notna()]
+    closed = panel[panel["hidden"].isna() & panel["arch"].astype(str).str.contains("closed form|lstsq|procrustes", regex=True)]
+    core = pd.concat([swept, closed])[["test_mse", "low", "high"]].to_numpy().ravel()
+    core = core[np.isfinite(core)]
+    everything = panel[["test_mse", "low", "high"]].to_numpy().ravel()
+    everything = everything[np.isfinite(everything)]
+    if core.size == 0:
+        return padded_limits(everything)
+    low, high = float(core.min()), float(core.max())
+    span = (high - low) or abs(high) or 1.0
+    near = everything[(everything >= low - span) & (everything <= high + span)]
+    return padded_limits(np.concatenate([core, near]))
+
+
 def hidden_tick(hidden: float, width: float) -> str:
     if np.isnan(width):
         return f"{int(hidden):,}"
@@ -324,3 +353,77 @@ def padded_limits(values: np.ndarray, margin: float = 0.08) -> tuple[float, floa
     low, high = float(values.min()), float(values.max())
     pad = (high - low) * margin or abs(high) * margin or 1e-12
     return low - pad, high + pad
+
+
+def plot_kernel_grid(spaces: list[tuple[str, np.ndarray]], labels, title: str, path: Path, sample_size: int = 64,
+                     seed: int = 0) -> Path:
+    """Cosine-similarity matrices of one sample of texts in several spaces (native A, native B, translators),
+    side by side on one colour scale, so a difference in colour is a difference in similarity."""
+    if not spaces:
+        raise ValueError("plot_kernel_grid needs at least one space")
+    vectors = [vector_rows(v, name) for name, v in spaces]
+    if len({len(v) for v in vectors}) > 1:
+        raise ValueError(f"the spaces have {[len(v) for v in vectors]} rows: they must match")
+    labels = label_array(labels, len(vectors[0]))
+    rows = kernel_sample_rows(labels, sample_size, seed)
+    kernels = [cosine_matrix(v[rows]) for v in vectors]
+    sampled_labels = labels[rows]
+    boundaries = np.flatnonzero(sampled_labels[1:] != sampled_labels[:-1]) + 0.5
+    low, high = min(float(k.min()) for k in kernels), max(float(k.max()) for k in kernels)
+    fig = Figure(figsize=(3.6 * len(spaces) + 1.4, 4.2), layout="constrained")
+    axes = fig.subplots(1, len(spaces), squeeze=False).ravel()
+    for ax, (name, _), kernel in zip(axes, spaces, kernels):
+        image = ax.imshow(kernel, cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
+        ax.set_title(name, fontsize=12)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for boundary in boundaries:
+            ax.axhline(boundary, color="white", linewidth=0.6)
+            ax.axvline(boundary, color="white", linewidth=0.6)
+    starts = np.concatenate([[0], np.ceil(boundaries).astype(int)])
+    ends = np.concatenate([np.ceil(boundaries).astype(int), [len(rows)]])
+    if len(starts) <= 12:  # name the label blocks while the names still fit
+        axes[0].set_yticks((starts + ends - 1) / 2, [str(sampled_labels[s])[:14] for s in starts], fontsize=10)
+    fig.colorbar(image, ax=list(axes), shrink=0.9, label="cosine similarity (one scale for every panel)")
+    fig.suptitle(f"{title}: {len(rows)} test texts (seed {seed}), ordered by label", fontsize=12)
+    return save_figure(fig, path)
+
+
+def plot_ndcg_heatmaps(matrix: pd.DataFrame, searched: list[str], path: Path) -> Path:
+    """Absolute nDCG@k as source x target heatmaps, one panel per translator in ``searched``: a cell is
+    the translator's search quality from the row's model into the column's; the diagonal is the model's
+    own search (native), so a row can be read against the search it would replace and a column against
+    the search a migration aims for."""
+    models = sorted(set(matrix["model_a"]) | set(matrix["model_b"]))
+    k = int(matrix["k"].iloc[0])
+    native = matrix[matrix["searched"] == "native B"].drop_duplicates("model_b").set_index("model_b")["ndcg"]
+    panels = [name for name in searched if (matrix["searched"] == name).any()]
+    if not panels:
+        raise ValueError(f"none of {searched} is in the matrix: nothing to draw")
+    values = []
+    for name in panels:
+        grid = np.full((len(models), len(models)), np.nan)
+        for row in matrix[matrix["searched"] == name].itertuples(index=False):
+            grid[models.index(row.model_a), models.index(row.model_b)] = row.ndcg
+        for model, score in native.items():
+            grid[models.index(model), models.index(model)] = score
+        values.append(grid)
+    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([0.0, 1.0])
+    low, high = float(finite.min()), float(finite.max())
+    fig = Figure(figsize=(3.4 * max(1, len(panels)) + 1.4, 3.6), layout="constrained")
+    axes = fig.subplots(1, max(1, len(panels)), squeeze=False).ravel()
+    for ax, name, grid in zip(axes, panels, values):
+        image = ax.imshow(grid, cmap="viridis", vmin=low, vmax=high)
+        for i in range(len(models)):
+            for j in range(len(models)):
+                if np.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.3f}", ha="center", va="center", fontsize=10,
+                            color="white" if grid[i, j] < (low + high) / 2 else "black",
+                            fontweight="bold" if i == j else "normal")
+        ax.set_xticks(range(len(models)), models, fontsize=10, rotation=30, ha="right")
+        ax.set_yticks(range(len(models)), models if ax is axes[0] else [], fontsize=10)
+        ax.set_title(name, fontsize=11)
+        ax.set_xlabel("target B", fontsize=10)
+    axes[0].set_ylabel("source A", fontsize=10)
+    fig.colorbar(image, ax=list(axes), shrink=0.9, label=f"nDCG@{k} (diagonal: the model's own search)")
+    return save_figure(fig, path)

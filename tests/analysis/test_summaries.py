@@ -178,3 +178,26 @@ def test_every_runs_validation_ndcg_chooses_the_best_trained_translator_whatever
                                               scored["val_ndcg"]))
     learned = build_tables(partial, items, Settings(replicates=100))["comparisons"].query("family == 'learned vs closed form'")
     assert set(learned["first_chosen_by"]) == {"highest test ndcg@10"}
+
+
+def test_a_comparison_between_runs_of_different_machines_or_number_formats_says_so(planted, tmp_path):
+    """GPU runs in TF32 against CPU runs in bf16 compare machines too: the table and the sentence say it."""
+    results, items, _ = planted
+    trained = results["kind"] == TRAINED
+    same = results.assign(trained_on=np.where(trained, "this machine", None), precision=np.where(trained, "bf16", None))
+    table = build_tables(same, items, Settings(replicates=100))["comparisons"]
+    assert (table["confound"] == "").all()
+    wide = results["translator"] == "mlp1-x8"
+    mixed = same.assign(trained_on=np.where(wide, "another machine (vectors via float16)", same["trained_on"]),
+                        precision=np.where(wide, "tf32", same["precision"]))
+    table = build_tables(mixed, items, Settings(replicates=100))["comparisons"]
+    depth = table[(table["family"] == "depth") & (table["scope"] == "all pairs")]
+    assert depth["confound"].str.contains("mlp1-x8 trained on another machine .* in tf32, linear on this machine in bf16",
+                                          regex=True).all()
+    closed = table[table["family"] == "closed form"]
+    assert (closed["confound"] == "").all()  # both fitted here, in the analysis
+    tables = build_tables(mixed, items, Settings(replicates=100))
+    report = report_input((mixed, items, tables), tmp_path)
+    findings = [str(f) for f in conclusions(ReportSections(report, tmp_path))["findings"]]
+    assert any(f.startswith("**mlp1-x8** beats **linear**") and "Read with care: it compares machines" in f
+               for f in findings)

@@ -375,10 +375,20 @@ def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict)
         # What chose the run's kept epoch on the validation split, and its value there: lets the analysis
         # pick its best trained translator without looking at the test split (summaries.questions).
         **validation_choice(run),
+        # Where and in which number format it trained: comparisons that mix them compare machines too.
+        "trained_on": trained_on(run), "precision": run.info.get("precision") if run else None,
     }
     row.update({k: v for k, v in result.items() if k != "ranking"})
     row.update({k: v for k, v in reference.items() if k != "search"})
     return row
+
+
+def trained_on(run) -> str | None:
+    """"this machine", or another machine's (a run brought here with tools/gpu_transport.py, whose vectors
+    crossed in float16); None for a closed-form map fitted during the analysis."""
+    if run is None:
+        return None
+    return "another machine (vectors via float16)" if (run.run_dir / "transport.json").exists() else "this machine"
 
 
 def validation_choice(run) -> dict:

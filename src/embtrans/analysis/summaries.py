@@ -125,6 +125,9 @@ def translator_table(results: pd.DataFrame, items: Items, settings: Settings = S
         if "val_score" in runs:  # the validation score a trained translator's runs were selected by
             row["val_monitor"] = runs["val_monitor"].iloc[0]
             row["val_score"] = pd.to_numeric(runs["val_score"], errors="coerce").mean()
+        for key in ("trained_on", "precision"):  # where and how it trained: every value its runs have
+            if key in runs:
+                row[key] = " / ".join(sorted({str(v) for v in runs[key].dropna()})) or None
         if "val_ndcg" in runs:  # the kept weights' validation search, whatever the monitor; every run's, or none
             values = pd.to_numeric(runs["val_ndcg"], errors="coerce")
             row["val_ndcg"] = values.mean() if values.notna().all() else math.nan
@@ -333,6 +336,22 @@ def difference_of(metric: Metric) -> Callable:
     return lambda m: first(m) / second(m) - 1
 
 
+def confound(question: Question, translators: pd.DataFrame) -> str:
+    """What else than the translator differs between the two sides: the machine or number format they trained
+    in (a closed-form map, fitted during the analysis, has neither); "" when nothing does."""
+    def setting(label):
+        rows = translators[translators["translator"] == label]
+        values = {key: " / ".join(sorted({str(v) for v in rows[key].dropna()})) for key in ("trained_on", "precision")
+                  if key in rows}
+        return values if any(values.values()) else None
+
+    first, second = setting(question.first), setting(question.second)
+    if not first or not second or first == second:
+        return ""
+    return (f"compares machines or number formats too: {question.first} trained on {first.get('trained_on')} in "
+            f"{first.get('precision')}, {question.second} on {second.get('trained_on')} in {second.get('precision')}")
+
+
 def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings = Settings()) -> pd.DataFrame:
     """One row per question, metric and scope ("all pairs", then each pair): the effect (first minus
     second; relative change for MSE), its paired-bootstrap interval over test items and seeds, and
@@ -343,6 +362,7 @@ def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings
     rows = []
     for question in questions(translators):
         pairs = pairings(question, translators, items)
+        mixed = confound(question, translators)
         for column in metric_columns:
             metric = metric_of(column)
             if question.directions and metric.column == "test_mse":
@@ -356,12 +376,12 @@ def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings
                 overall = compare([arrays for _, arrays in strata], statistic,
                                   clusters=items.clusters_of(metric, [p.first for p, _ in strata]), **kwargs)
                 rows.append(comparison_row(question, column, metric, "all pairs", [p for p, _ in strata], overall,
-                                           "; ".join(p.note for p in pairs if p.note)))
+                                           "; ".join(p.note for p in pairs if p.note)) | {"confound": mixed})
             for pairing, arrays in strata if len(strata) > 1 or question.directions else []:
                 # both directions' queries are the same texts, so the first pair's clusters label them
                 rows.append(comparison_row(question, column, metric, pairing.scope, [pairing],
                                            compare([arrays], statistic, clusters=items.clusters_of(metric, [pairing.first]),
-                                                   **kwargs), pairing.note))
+                                                   **kwargs), pairing.note) | {"confound": mixed})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
@@ -369,7 +389,7 @@ COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "direction
                       "seeds",
                       "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
                       "sign_p_value", "across_low", "across_high", "across_verdict", "claim", "method",
-                      "across_method", "seed_list", "seeds_left_out"]
+                      "across_method", "seed_list", "seeds_left_out", "confound"]
 
 
 def seed_list(pairs: list[Pairing]) -> str:

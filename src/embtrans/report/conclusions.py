@@ -202,8 +202,10 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         chosen = (f" ({escape_markdown(row['first'])} is the trained translator with the "
                   f"{escape_markdown(row['first_chosen_by'])})")
     scope = scope_of_claim(row) if verdict in ("better", "worse") and not row["directions"] else ""
+    confounded = (f" Read with care: it {escape_markdown(row['confound'])}." if isinstance(row.get("confound"), str)
+                  and row["confound"] else "")
     return Markdown(f"{claim} on {title_of(row['metric'])}{direction}{scope}: {effect_text(sections, row)}; "
-                    f"{support(row)}{chosen}.")
+                    f"{support(row)}{chosen}.{confounded}")
 
 
 def neighbourhoods(sections: ReportSections) -> Markdown | None:

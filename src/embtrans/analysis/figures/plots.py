@@ -425,5 +425,7 @@ def plot_ndcg_heatmaps(matrix: pd.DataFrame, searched: list[str], path: Path) ->
         ax.set_title(name, fontsize=11)
         ax.set_xlabel("target B", fontsize=10)
     axes[0].set_ylabel("source A", fontsize=10)
-    fig.colorbar(image, ax=list(axes), shrink=0.9, label=f"nDCG@{k} (diagonal: the model's own search)")
+    fig.colorbar(image, ax=list(axes), shrink=0.9, label=f"nDCG@{k}")
+    fig.suptitle(f"nDCG@{k} of B's queries over translated passages (bold diagonal: the model's own search)",
+                 fontsize=11)
     return save_figure(fig, path)

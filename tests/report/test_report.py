@@ -98,6 +98,14 @@ def test_text_from_a_dataset_cannot_inject_markup():
     assert "&lt;script&gt;alert(1)&lt;/script&gt; | *bold* [link](http://x) `code`" in html
 
 
+def test_a_datasets_html_entities_show_as_their_characters_and_stay_text():
+    from embtrans.report.sections import snippet
+
+    assert snippet("Fascism, Communism &amp; Liberalism") == "Fascism, Communism & Liberalism"
+    html = markdown_to_html(f"| a |\n|---|\n| {escape_markdown(snippet('A &amp; B &lt;script&gt;'))} |\n")
+    assert "A &amp; B &lt;script&gt;" in html and "&amp;amp;" not in html and "<script" not in html
+
+
 def test_a_folder_without_an_analysis_is_one_clear_error(tmp_path):
     with pytest.raises(UserError, match="no analysis.json: run python analyze.py first"):
         from_analysis(tmp_path)

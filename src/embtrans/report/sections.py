@@ -6,6 +6,7 @@ nDCG@k) is found from the results, so a sweep analysed with other settings still
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -464,5 +465,7 @@ def spread_indices(n: int, wanted: int) -> list[int]:
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    text = " ".join(str(text).split())
+    """One line of at most ``limit`` characters. Datasets' texts carry HTML entities (Rotten Tomatoes'
+    "&amp;"): shown as the characters they stand for, which the report then escapes like any text."""
+    text = " ".join(html.unescape(str(text)).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"

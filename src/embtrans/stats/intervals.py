@@ -325,7 +325,9 @@ def _bootstrap_both(strata, statistic, *, replicates, seed, level, resample_seed
         across = Interval(estimate, math.nan, math.nan, level,
                           f"{len(prepared)} pair(s): too few for an interval across pairs")
     else:
-        # Its own stream, so the items' and seeds' draws are those of the interval on these pairs.
+        # Its own stream, so the items' and seeds' draws are those of the interval on these pairs. A pair drawn
+        # twice in one replicate brings that replicate's item resample twice, not two independent ones: the
+        # between-pair spread, which dominates, is resampled exactly; the within-pair part a little less.
         pair_counts = _resample_counts(np.random.default_rng([seed, len(prepared)]), len(prepared), replicates)
         low, high = _percentile_bounds(np.einsum("rp,pr->r", pair_counts, per_stratum) / len(prepared), level)
         across = Interval(estimate, low, high, level, _describe(prepared, replicates, resample_seeds, across_pairs=True))

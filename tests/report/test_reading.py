@@ -57,12 +57,13 @@ def test_the_real_report_reads_findings_first_with_its_title_and_written_conclus
     log_dir, sweep_dir, env = tiny_sweep
     conclusion = tmp_path / "conclusion.md"
     conclusion.write_text("We conclude that *nothing* here generalises: a tiny sweep.\n")
-    result = run_analyze([f"sweep_dir={sweep_dir}", f"output_dir={tmp_path / 'analysis'}",
+    # the sweep's usual analysis folder (its scores cached by the other tests), the report written apart
+    result = run_analyze([f"sweep_dir={sweep_dir}", f"report.dir={tmp_path / 'report'}",
                           f"report.conclusion={conclusion}", "report.title=A tiny study"], env, log_dir)
     assert result.returncode == 0, result.stderr
-    index = tmp_path / "analysis" / "report" / "index.html"
+    index = tmp_path / "report" / "index.html"
     assert_readable(read(browser, index))
-    markdown = (tmp_path / "analysis" / "report" / "report.md").read_text()
+    markdown = (tmp_path / "report" / "report.md").read_text()
     assert "\n# A tiny study\n" in markdown
     conclusion_section = markdown.split("## 3. Conclusion")[1].split("\n## ")[0]
     assert "We conclude that *nothing* here generalises" in conclusion_section

@@ -225,3 +225,11 @@ def test_per_text_scores_average_to_the_reported_ones():
     for name, values in per_text.items():
         assert values.mean() == pytest.approx(means[name]), name
     assert set(means) - set(per_text) == {"chance_jaccard@3", "chance_jaccard@7"}
+
+
+def test_a_numpy_view_with_negative_strides_is_taken_like_its_copy():
+    from embtrans.metrics.neighbours import to_float64
+
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    assert torch.equal(to_float64(x[::-1]), to_float64(x[::-1].copy()))
+    assert torch.equal(to_float64(x[:, ::-1]), to_float64(x[:, ::-1].copy()))

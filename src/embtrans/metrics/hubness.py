@@ -22,8 +22,7 @@ def k_occurrence(vectors: np.ndarray | torch.Tensor, k: int = 10) -> np.ndarray:
     neighbour), searched in row blocks of about 32 MB, so 12,000 points never hold an n × n matrix.
     The counts sum to n · k.
     """
-    # A numpy view with negative strides (x[::-1]) is copied: torch.as_tensor, inside knn_indices, cannot take it.
-    neighbours = knn_indices(np.ascontiguousarray(vectors) if isinstance(vectors, np.ndarray) else vectors, k)
+    neighbours = knn_indices(vectors, k)
     return np.bincount(neighbours.numpy().ravel(), minlength=neighbours.shape[0]).astype(np.int64)
 
 

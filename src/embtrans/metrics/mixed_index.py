@@ -47,7 +47,7 @@ def mixed_index_search(queries: np.ndarray | torch.Tensor, passages_native: np.n
     The similarities to the native and the translated passages are computed once per block of queries and
     mixed per mask, so many shares cost two matrix products, not one each.
     """
-    queries, native, translated = (unit_rows(_contiguous(x)) for x in (queries, passages_native, passages_translated))
+    queries, native, translated = (unit_rows(x) for x in (queries, passages_native, passages_translated))
     _check_shapes(queries, native, translated)
     n_queries, n_passages = queries.shape[0], native.shape[0]
     if k < 1:
@@ -106,7 +106,7 @@ def _per_query(queries: np.ndarray, query_ids: list[str], passages_native: np.nd
                passages_translated: np.ndarray, passage_ids: list[str], relevant: dict[str, set[str]],
                shares: list[float], k: int, seed: int) -> list[dict[str, np.ndarray]]:
     """mixed_index_per_query's scores for each share, in the order of shares."""
-    queries_t = to_float64(_contiguous(queries))  # normalised once, by mixed_index_search
+    queries_t = to_float64(queries)  # normalised once, by mixed_index_search
     if len(query_ids) != queries_t.shape[0] or len(passage_ids) != len(passages_native):
         raise ValueError(f"Each vector needs one id: {queries_t.shape[0]} queries with {len(query_ids)} ids, "
                          f"{len(passages_native)} passages with {len(passage_ids)} ids.")
@@ -148,7 +148,3 @@ def _check_shapes(queries: torch.Tensor, native: torch.Tensor, translated: torch
         raise ValueError(f"Queries (n, d) and both passage sets (m, d) must agree: got {tuple(queries.shape)}, "
                          f"native {tuple(native.shape)}, translated {tuple(translated.shape)}.")
 
-
-def _contiguous(vectors: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """A numpy view with negative strides (x[::-1]) copied, as torch.as_tensor cannot take it; else as given."""
-    return np.ascontiguousarray(vectors) if isinstance(vectors, np.ndarray) else vectors

@@ -24,7 +24,10 @@ _KNN_MEMO: OrderedDict[tuple[str, int], torch.Tensor] = OrderedDict()
 
 
 def to_float64(vectors: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """A (n, d) CPU float64 tensor from a numpy array or tensor (float32 in real use)."""
+    """A (n, d) CPU float64 tensor from a numpy array (any view: one with negative strides, x[::-1], which
+    torch.as_tensor refuses, is copied) or tensor (float32 in real use)."""
+    if isinstance(vectors, np.ndarray):
+        vectors = np.ascontiguousarray(vectors)  # no copy when it already is
     tensor = torch.as_tensor(vectors).detach().to(device="cpu", dtype=torch.float64)
     if tensor.ndim != 2:
         raise ValueError(f"Expected a (n, d) matrix, got shape {tuple(tensor.shape)}.")

@@ -23,7 +23,7 @@ import pandas as pd
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId
 from embtrans.analysis.seeds import SeedMatch, Seeds, ordered
 from embtrans.metrics.registry import Metric, aggregated, metric_of, present, ranking_metric
-from embtrans.stats.intervals import Interval, bootstrap, compare, seed_interval, seed_std
+from embtrans.stats.intervals import Interval, bootstrap, bootstrap_both, compare, seed_interval, seed_std
 
 ID = ["dataset", "pair", "model_a", "model_b", "translator", "arch", "width", "hidden", "parameters", "kind"]
 LSTSQ = TranslatorId("lstsq", kind=CLOSED_FORM).label
@@ -183,10 +183,10 @@ def over_pairs(metric: Metric, column: str, group: pd.DataFrame, runs: pd.DataFr
         pids = [PairId(d, a, b) for d, a, b in group[["dataset", "model_a", "model_b"]].itertuples(index=False)]
         strata = [metric_inputs(metric, column, items, pid, label) for pid, label in zip(pids, group["translator"])]
         if all(strata):
-            kwargs = dict(replicates=settings.replicates, seed=settings.seed, level=settings.level,
-                          clusters=items.clusters_of(metric, pids))
-            return (bootstrap(strata, statistic_of(metric), **kwargs),
-                    bootstrap(strata, statistic_of(metric), across_pairs=True, **kwargs))
+            within, across, _ = bootstrap_both(strata, statistic_of(metric), replicates=settings.replicates,
+                                               seed=settings.seed, level=settings.level,
+                                               clusters=items.clusters_of(metric, pids))
+            return within, across
     if "seed" in runs and len(runs) and runs["seed"].notna().all():
         # The mean over pairs per seed needs that seed on every pair: the seeds they all have (a pair with a
         # seed missing would otherwise pull that seed's mean towards the other pairs).

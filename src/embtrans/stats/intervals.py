@@ -301,13 +301,22 @@ def bootstrap(
     the strata themselves (a hierarchical bootstrap): the interval of a claim across pairs, nan for fewer than
     MIN_PAIRS_ACROSS strata.
     """
-    return _bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
-                           resample_seeds=resample_seeds, clusters=clusters)[1 if across_pairs else 0]
+    return bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
+                          resample_seeds=resample_seeds, clusters=clusters)[1 if across_pairs else 0]
 
 
-def _bootstrap_both(strata, statistic, *, replicates, seed, level, resample_seeds, clusters
-                    ) -> tuple[Interval, Interval, list[_Stratum]]:
-    """The interval on these pairs and the one across pairs, from the same per-pair replicates."""
+def bootstrap_both(
+    strata: Sequence[Mapping[str, np.ndarray]],
+    statistic: Callable[[Mapping[str, np.ndarray]], np.ndarray],
+    *,
+    replicates: int = 2000,
+    seed: int = 0,
+    level: float = LEVEL,
+    resample_seeds: bool = True,
+    clusters: Sequence[Sequence | None] | None = None,
+) -> tuple[Interval, Interval, list[_Stratum]]:
+    """bootstrap()'s interval on these pairs and its interval across pairs, from the same per-pair replicates
+    (each is what bootstrap() returns alone), with the strata they were taken over."""
     _check_level(level)
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, not {replicates}")
@@ -365,8 +374,8 @@ def compare(
     """Paired comparison: the bootstrap of a difference statistic (which must be 0 for no effect) on these pairs
     and across pairs, plus per-stratum signs, so a verdict can say how large the effect is, whether it holds
     beyond the pairs studied, and how many pairs share its direction."""
-    within, across, prepared = _bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
-                                               resample_seeds=resample_seeds, clusters=clusters)
+    within, across, prepared = bootstrap_both(strata, statistic, replicates=replicates, seed=seed, level=level,
+                                              resample_seeds=resample_seeds, clusters=clusters)
     estimates = np.array([_point_statistic(stratum, statistic) for stratum in prepared])
     higher, lower = int(np.sum(estimates > 0)), int(np.sum(estimates < 0))
     return Comparison(within, _verdict(within), higher, lower, _sign_test(higher, lower), across, _verdict(across))

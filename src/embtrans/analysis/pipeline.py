@@ -458,7 +458,7 @@ def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
         log.warning("left out of a comparison: %s", note)
     write_tables(analysis.tables, analysis.output_dir / "tables")
     figures.mse_vs_width(analysis.tables["translators"], analysis.results)
-    figures.retention_vs_width(analysis.tables["translators"], analysis.results)  # adds to figures.written,
+    figures.retention_vs_width(analysis.tables["translators"])  # each adds to figures.written,
     figures.ndcg_matrix(analysis.tables["ndcg_matrix"], headline_translators(analysis.tables))  # = analysis.figures
     for key, examples in analysis.examples.items():
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))

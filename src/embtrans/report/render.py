@@ -10,13 +10,9 @@ Files are written only when their bytes change, like the rest of the analysis.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -25,14 +21,12 @@ from mdit_py_plugins.anchors import anchors_plugin
 from embtrans.files import write_if_changed
 from embtrans.report.conclusions import conclusions
 from embtrans.report.content import Figure, Markdown, slug
-from embtrans.report.diagrams import draw_measurement_protocol, draw_translator, plain_text
+from embtrans.report.diagrams import draw_measurement_protocol, plain_text
 from embtrans.report.inputs import ReportInput
 from embtrans.report.markup import code_span, escape_markdown, markdown_text
 from embtrans.report.sections import GLOSSARY, SECTIONS, ReportSections
 from embtrans.report.trusted_html import figure_html, own_html_plugin
 from embtrans.report.values import Value
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,47 +66,19 @@ def markdown_to_html(text: str) -> str:
     return parser.render(text)
 
 
-def architecture_figures(sections: ReportSections, folder: Path, translators: bool = False) -> dict:
-    """The measurement protocol, and (with ``translators``) each translator of the sweep drawn from the module
-    the code builds; the report shows the protocol and lists the translators in a table."""
+def architecture_figures(sections: ReportSections, folder: Path) -> dict:
+    """The measurement protocol's diagram (the report lists the translators in a table)."""
     report = sections.report
     first = sections.results.iloc[0]
     models = (plain_text(first["model_a"]), plain_text(first["model_b"]))
     protocol = report.protocol
-    diagrams = folder / "figures" / "diagrams"
-    placeholder = report.placeholder
-    figures = {"protocol": Figure(
+    draw_measurement_protocol(folder / "figures" / "diagrams" / "protocol.png", models,
+                              (1 - protocol.test_fraction, protocol.test_fraction),
+                              val_fraction=protocol.val_fraction, placeholder=report.placeholder)
+    return {"protocol": Figure(
         "figures/diagrams/protocol.png", "What is measured where",
         "What is measured where: both models embed every text once; the translator is fitted on the training "
-        "pairs only; every score is taken on the held-out test texts.", placeholder)}
-    draw_measurement_protocol(diagrams / "protocol.png", models, (1 - protocol.test_fraction, protocol.test_fraction),
-                              val_fraction=protocol.val_fraction, placeholder=placeholder)
-    figures["translators"] = []
-    if not translators:
-        return figures
-    drawn, translators = set(), []
-    trained = sections.results[sections.results["kind"] == "trained"]
-    # the sweep's own order: by arch, then width (src/embtrans/analysis/runs.py sorts the runs so)
-    for _, row in trained.iterrows():
-        facts = report.runs.get(row["run_dir"])
-        if facts is None or row["translator"] in drawn or not facts.net:
-            continue
-        drawn.add(row["translator"])
-        d_a, d_b = facts.dims["a"], facts.dims["b"]
-        try:
-            with torch.device("meta"):  # the shapes without the memory: mlp2 ×32 has over 10^8 weights
-                module = instantiate(facts.net, in_dim=d_a, out_dim=d_b)
-        except (InstantiationException, ImportError, TypeError) as error:  # an arch this code cannot build now
-            log.warning("no diagram for %s: its net config does not build (%s)", row["translator"], error)
-            continue
-        name = f"translator-{slug(row['translator'])}.png"
-        draw_translator(module, d_a, d_b, plain_text(f"{row['translator']}: {row['model_a']} → {row['model_b']}"),
-                        diagrams / name, placeholder=placeholder)
-        translators.append(Figure(f"figures/diagrams/{name}", f"Architecture of {row['translator']}",
-                                  f"{row['translator']} as built for {row['model_a']} → {row['model_b']} "
-                                  f"({d_a} → {d_b} dimensions); other pairs differ only in these sizes.", placeholder))
-    figures["translators"] = translators
-    return figures
+        "pairs only; every score is taken on the held-out test texts.", report.placeholder)}
 
 
 def render_report(report: ReportInput, folder: Path, examples_per_pair: int = 2,

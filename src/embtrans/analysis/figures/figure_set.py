@@ -11,7 +11,6 @@ from omegaconf import DictConfig
 from embtrans.analysis.figures.plots import (
     plot_kernel_grid,
     plot_kernel_matrices,
-    plot_metric_by_pair,
     plot_mse_vs_width,
     plot_ndcg_heatmaps,
     plot_umap,
@@ -65,7 +64,7 @@ class FigureSet:
         self.written += paths
         return paths
 
-    def retention_vs_width(self, translators: pd.DataFrame, results: pd.DataFrame) -> list[Path]:
+    def retention_vs_width(self, translators: pd.DataFrame) -> list[Path]:
         """nDCG@k retention against hidden units per pair, closed forms and width-free translators as lines."""
         metric = next((c for c in translators.columns if re.fullmatch(r"ndcg@\d+_retention", c)), None)
         if metric is None:
@@ -85,17 +84,6 @@ class FigureSet:
         paths = [plot_mse_vs_width(mse_width_table(rows, results[results["dataset"] == dataset]),
                                    self.folder / f"mse_vs_width_{dataset}.png")
                  for dataset, rows in translators.groupby("dataset", sort=True)]
-        self.written += paths
-        return paths
-
-    def retention(self, translators: pd.DataFrame) -> list[Path]:
-        """Retrieval retention per translator and pair, with its 95 % interval, one figure per dataset."""
-        metric = next((c for c in translators.columns if re.fullmatch(r"ndcg@\d+_retention", c)), None)
-        if metric is None:
-            return []
-        paths = [plot_metric_by_pair(interval_table(rows, metric), metric_title(metric),
-                                     self.folder / f"retention_{dataset}.png")
-                 for dataset, rows in translators.groupby("dataset", sort=True) if rows[metric].notna().any()]
         self.written += paths
         return paths
 
@@ -121,9 +109,7 @@ def width_table(translators: pd.DataFrame, metric: str) -> pd.DataFrame:
 def mse_width_table(translators: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """One dataset's translators as plot_mse_vs_width wants them: mean test MSE over seeds with its
     interval; closed-form maps and the mean vector as reference lines named after themselves."""
-    bounds = interval_table(translators, "test_mse")
-    table = translators[["pair", "arch", "width", "hidden", "test_mse"]].assign(low=bounds["low"], high=bounds["high"])
-    table.loc[translators["kind"] == CLOSED_FORM, "arch"] = translators["translator"]
+    table = width_table(translators, "test_mse")
     floors = results.drop_duplicates("pair")[["pair", "mean_vector_mse"]].rename(columns={"mean_vector_mse": "test_mse"})
     floors = floors.assign(arch="mean_vector", width=None, hidden=None)
     return pd.concat([table, floors], ignore_index=True)

@@ -299,33 +299,6 @@ def plot_mse_vs_width(table: pd.DataFrame, path: Path, value: str = "test_mse", 
     return save_figure(fig, path)
 
 
-def plot_metric_by_pair(table: pd.DataFrame, title: str, path: Path) -> Path:
-    """One score per translator (rows) and pair (a marker each), with its 95 % interval as a bar."""
-    translators = list(dict.fromkeys(table["translator"]))
-    pairs = list(dict.fromkeys(table["pair"]))
-    fig = Figure(figsize=(7.5, 0.45 * len(translators) + 1.6), layout="constrained")
-    ax = fig.subplots()
-    offsets = np.linspace(-0.25, 0.25, len(pairs)) if len(pairs) > 1 else np.zeros(1)
-    markers = itertools.cycle("osD^vP*X")
-    for offset, pair, marker in zip(offsets, pairs, markers):
-        rows = table[table["pair"] == pair].set_index("translator").reindex(translators)
-        y = np.arange(len(translators)) + offset
-        value = rows["value"].to_numpy(dtype=float)
-        low, high = rows["low"].to_numpy(dtype=float), rows["high"].to_numpy(dtype=float)
-        has_bar = np.isfinite(low) & np.isfinite(high)
-        ax.errorbar(value[has_bar], y[has_bar], xerr=[np.clip(value[has_bar] - low[has_bar], 0, None),
-                                                      np.clip(high[has_bar] - value[has_bar], 0, None)],
-                    fmt="none", capsize=2, color="#555555", linewidth=0.8)
-        ax.plot(value, y, linestyle="none", marker=marker, markersize=5, label=pair)
-    ax.set_yticks(np.arange(len(translators)), translators, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{title} (95 % interval)")
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=7, frameon=False, loc="best")
-    ax.set_title(title, fontsize=10)
-    return save_figure(fig, path)
-
-
 def panel_limits(panel: pd.DataFrame) -> tuple[float, float]:
     """A panel's y-range: the swept archs' points and intervals and the closed forms' lines, widened to any
     other reference within that range's span of it; the rest are off scale."""

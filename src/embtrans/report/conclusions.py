@@ -49,10 +49,8 @@ def tldr(sections: ReportSections) -> list[Markdown]:
 
 
 def short_comparison(sections: ReportSections, row: dict) -> Markdown:
-    first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
-    verdict = {"better": "beats", "worse": "does worse than"}.get(row["verdict"])
-    claim = f"{first} {verdict} {second}" if verdict else f"No clear difference between {first} and {second}"
-    scope = scope_of_claim(row) if verdict else ""
+    claim = pairwise_claim(row)
+    scope = scope_of_claim(row) if row["verdict"] in ("better", "worse") else ""
     chosen = (f" ({escape_markdown(row['first'])}: the trained translator with the "
               f"{escape_markdown(row['first_chosen_by'])})"
               if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] else "")
@@ -177,6 +175,14 @@ def scope_of_claim(row: dict) -> str:
     return ", on these pairs (not across pairs)"
 
 
+def pairwise_claim(row: dict) -> str:
+    """"**a** beats **b**", "**a** does worse than **b**" or "No clear difference between **a** and **b**"."""
+    # Labels come from the sweep's configs (a swept value is part of a label): text only.
+    first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
+    verb = {"better": "beats", "worse": "does worse than"}.get(row["verdict"])
+    return f"{first} {verb} {second}" if verb else f"No clear difference between {first} and {second}"
+
+
 def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
     # Labels and pair titles come from the sweep's configs (a swept value is part of a label): text only.
     first, second = (f"**{escape_markdown(row[side])}**" for side in ("first", "second"))
@@ -189,12 +195,8 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         else:
             easier, harder = (forward, backward) if verdict == "better" else (backward, forward)
             claim = f"{subject}: {easier} is the easier direction (than {harder})"
-    elif verdict == "better":
-        claim = f"{first} beats {second}"
-    elif verdict == "worse":
-        claim = f"{first} does worse than {second}"
     else:
-        claim = f"No clear difference between {first} and {second}"
+        claim = pairwise_claim(row)
     lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
     direction = " (lower is better)" if lower_better else ""
     chosen = ""

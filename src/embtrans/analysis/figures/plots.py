@@ -150,6 +150,13 @@ def kernel_sample_rows(labels: np.ndarray, sample_size: int, seed: int) -> np.nd
     return rows[np.lexsort((rows, labels[rows]))]
 
 
+def label_blocks(sampled_labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Of labels sorted into blocks: each block's middle row and its label, to name it on an axis."""
+    starts = np.concatenate([[0], np.flatnonzero(sampled_labels[1:] != sampled_labels[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [len(sampled_labels)]])
+    return (starts + ends - 1) / 2, [str(sampled_labels[start]) for start in starts]
+
+
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     unit = unit_rows(vectors)  # a zero vector is similar to nothing
     return (unit @ unit.T).numpy()
@@ -190,10 +197,9 @@ def plot_kernel_matrices(native, translated, labels, title: str, path: Path, sam
         for boundary in boundaries:
             ax.axhline(boundary, color=line_colour, linewidth=0.5)
             ax.axvline(boundary, color=line_colour, linewidth=0.5)
-    starts = np.concatenate([[0], np.ceil(boundaries).astype(int)])
-    ends = np.concatenate([np.ceil(boundaries).astype(int), [len(rows)]])
-    if len(starts) <= 16:  # name the label blocks while the names still fit
-        axes[0].set_yticks((starts + ends - 1) / 2, [str(sampled_labels[s])[:18] for s in starts], fontsize=7)
+    middles, names = label_blocks(sampled_labels)
+    if len(names) <= 16:  # name the label blocks while the names still fit
+        axes[0].set_yticks(middles, [name[:18] for name in names], fontsize=7)
     fig.suptitle(f"{title} ({len(rows)} of {len(native)} rows, seed {seed}, ordered by label)")
     return save_figure(fig, path)
 
@@ -353,10 +359,9 @@ def plot_kernel_grid(spaces: list[tuple[str, np.ndarray]], labels, title: str, p
         for boundary in boundaries:
             ax.axhline(boundary, color="white", linewidth=0.6)
             ax.axvline(boundary, color="white", linewidth=0.6)
-    starts = np.concatenate([[0], np.ceil(boundaries).astype(int)])
-    ends = np.concatenate([np.ceil(boundaries).astype(int), [len(rows)]])
-    if len(starts) <= 12:  # name the label blocks while the names still fit
-        axes[0].set_yticks((starts + ends - 1) / 2, [str(sampled_labels[s])[:14] for s in starts], fontsize=10)
+    middles, names = label_blocks(sampled_labels)
+    if len(names) <= 12:  # name the label blocks while the names still fit
+        axes[0].set_yticks(middles, [name[:14] for name in names], fontsize=10)
     fig.colorbar(image, ax=list(axes), shrink=0.9, label="cosine similarity (one scale for every panel)")
     fig.suptitle(f"{title}: {len(rows)} test texts (seed {seed}), ordered by label", fontsize=12)
     return save_figure(fig, path)

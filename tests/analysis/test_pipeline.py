@@ -88,6 +88,9 @@ def test_analyze_writes_every_output_and_rerunning_changes_nothing(tiny_sweep):
     assert all(r["val_ndcg"] is None for r in trained)
     assert set(comparisons.loc[comparisons["family"] == "learned vs closed form", "first_chosen_by"]) == {
         "lowest validation MSE"}
+    # and the closed forms, which have no validation search here either, by test, as the table says
+    chosen_by = set(comparisons.loc[comparisons["family"] == "learned vs closed form", "second_chosen_by"])
+    assert len(chosen_by) == 1 and chosen_by.pop().startswith("highest test ndcg@")
 
     figures = [out / f for f in summary["figures"]]
     assert any("umap" in str(f) for f in figures) and any("kernels" in str(f) for f in figures)

@@ -180,6 +180,20 @@ def test_every_runs_validation_ndcg_chooses_the_best_trained_translator_whatever
     assert set(learned["first_chosen_by"]) == {"highest test ndcg@10"}
 
 
+def test_the_closed_form_set_against_the_trained_one_is_chosen_on_validation_too(planted):
+    """The analysis scores each fitted closed form on the validation search: the one better there is the
+    comparison's second side, though it is worse on test; without that score, test decides and says so."""
+    results, items, tables = planted
+    closed = results["kind"] == CLOSED_FORM
+    learned = tables["comparisons"].query("family == 'learned vs closed form'")
+    assert set(learned["second_chosen_by"]) == {"highest test ndcg@10"}
+    (test_best,) = set(learned["second"])
+    (test_worst,) = set(results.loc[closed, "translator"]) - {test_best}
+    scored = results.assign(val_ndcg=np.where(~closed, np.nan, np.where(results["translator"] == test_worst, 0.5, 0.4)))
+    learned = build_tables(scored, items, Settings(replicates=100))["comparisons"].query("family == 'learned vs closed form'")
+    assert set(learned["second"]) == {test_worst} and set(learned["second_chosen_by"]) == {"highest validation nDCG"}
+
+
 def test_a_comparison_between_runs_of_different_machines_or_number_formats_says_so(planted, tmp_path):
     """GPU runs in TF32 against CPU runs in bf16 compare machines too: the table and the sentence say it."""
     results, items, _ = planted

@@ -18,6 +18,7 @@ from embtrans.data.paired import PairedEmbeddings, load_paired_embeddings
 from embtrans.errors import UserError
 from embtrans.metrics.stitching import fit_classifier
 from embtrans.run_files import DamagedFile
+from embtrans.training.validation_search import ValidationSearch
 from embtrans.translators.baselines import closed_form_maps
 
 
@@ -42,6 +43,7 @@ class PairData:
     tag: str
     paired: PairedEmbeddings
     _closed_form: dict = field(default_factory=dict)
+    _closed_form_validation: dict = field(default_factory=dict)
     _classifiers: dict = field(default_factory=dict)  # the stitching classifiers, by seed
 
     @cached_property
@@ -91,7 +93,14 @@ class PairData:
             translator.fit(x["train"], y["train"], x["val"], y["val"])
             with torch.no_grad():
                 self._closed_form[name] = translator(torch.from_numpy(self.native_a).double()).float().numpy()
+            self._closed_form_validation[name] = validation_ndcg(self.paired, translator)
         return self._closed_form[name]
+
+    def closed_form_validation(self, name: str, config: DictConfig) -> float | None:
+        """The closed-form map's validation nDCG@10, scored as a trained run's kept weights are: what the
+        analysis picks the closed form it singles out by, never the test split. None without validation queries."""
+        self.closed_form(name, config)
+        return self._closed_form_validation[name]
 
 
 def load_pair(run: Run, embedding_cache_dir: str) -> PairData:
@@ -127,3 +136,14 @@ def translated_test(run: Run, pair: PairData) -> np.ndarray:
     if not np.isfinite(vectors).all():
         raise DamagedFile(f"{folder / 'test.npy'} holds NaN or infinite values: {redo}")
     return vectors
+
+
+def validation_ndcg(paired: PairedEmbeddings, translator: torch.nn.Module) -> float | None:
+    """A fitted map's nDCG@10 on the validation split's search (training/validation_search.py), or None
+    where that split has no query with a relevant passage."""
+    try:
+        search = ValidationSearch.from_paired(paired)
+    except UserError:
+        return None
+    with torch.no_grad():
+        return search.ndcg(lambda passages: translator(passages.double()))

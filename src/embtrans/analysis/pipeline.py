@@ -53,6 +53,7 @@ class Candidate:
     id: TranslatorId
     vectors: np.ndarray
     run: Run | None = None
+    val_ndcg: float | None = None  # a closed form's validation nDCG@10 (a run records its own)
 
     @property
     def label(self) -> str:
@@ -191,7 +192,8 @@ def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[
             left_out.append(f"{' '.join(run.jobs)}: {damaged}")
     ids = translator_ids([run for run, _ in readable])
     found = [Candidate(ids[run.key], vectors, run) for run, vectors in readable]
-    return found + [Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, closed_form_config(cfg, name)))
+    return found + [Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, closed_form_config(cfg, name)),
+                              val_ndcg=pair.closed_form_validation(name, closed_form_config(cfg, name)))
                     for name in cfg.baselines]
 
 
@@ -375,6 +377,7 @@ def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict)
         # What chose the run's kept epoch on the validation split, and its value there: lets the analysis
         # pick its best trained translator without looking at the test split (summaries.questions).
         **validation_choice(run),
+        **({"val_ndcg": candidate.val_ndcg} if run is None else {}),
         # Where and in which number format it trained: comparisons that mix them compare machines too.
         "trained_on": trained_on(run), "precision": run.info.get("precision") if run else None,
     }

@@ -209,6 +209,7 @@ class Question:
     second: str
     directions: bool = False
     chosen_by: str = ""  # how ``first`` was picked among several, when it was
+    second_chosen_by: str = ""  # and ``second``
 
 
 def questions(translators: pd.DataFrame) -> list[Question]:
@@ -238,8 +239,9 @@ def questions(translators: pd.DataFrame) -> list[Question]:
     if metric and closed and len(trained):
         means = translators.groupby("translator", sort=False)[metric].mean()
         best_trained, chosen_by = best_trained_translator(trained, means, metric)
-        best_closed = means[list(closed.values())].idxmax()
-        found.append(Question("learned vs closed form", best_trained, best_closed, chosen_by=chosen_by))
+        best_closed, closed_chosen_by = best_closed_form(translators[translators["kind"] == CLOSED_FORM], means, metric)
+        found.append(Question("learned vs closed form", best_trained, best_closed, chosen_by=chosen_by,
+                              second_chosen_by=closed_chosen_by))
         pairs = {(r.dataset, r.model_a, r.model_b) for r in translators.itertuples()}
         if any((d, b, a) in pairs for d, a, b in pairs):
             found += [Question("direction", label, label, directions=True) for label in [best_trained, best_closed]]
@@ -267,6 +269,16 @@ def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric
             relative = scores / scores.groupby([trained["dataset"], trained["pair"]]).transform("min")
             return relative.groupby(trained["translator"], sort=False).mean().idxmin(), "lowest validation MSE"
     return test_means[trained["translator"].unique()].idxmax(), f"highest test {metric}"
+
+
+def best_closed_form(closed: pd.DataFrame, test_means: pd.Series, metric: str) -> tuple[str, str]:
+    """The closed-form map to set against the best trained translator, and how it was chosen: by its mean
+    validation nDCG@k over the pairs (the analysis scores each fitted map on the validation split's search),
+    by the test ranking score only where a pair has no validation search (the comparison says so)."""
+    ndcg = pd.to_numeric(closed.get("val_ndcg", pd.Series(index=closed.index, dtype=float)), errors="coerce")
+    if len(ndcg) and ndcg.notna().all():
+        return ndcg.groupby(closed["translator"], sort=False).mean().idxmax(), "highest validation nDCG"
+    return test_means[closed["translator"].unique()].idxmax(), f"highest test {metric}"
 
 
 @dataclass(frozen=True)
@@ -385,8 +397,8 @@ def comparison_table(translators: pd.DataFrame, items: Items, settings: Settings
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "directions", "metric", "effect_kind", "scope", "pairs",
-                      "seeds",
+COMPARISON_COLUMNS = ["family", "first", "second", "first_chosen_by", "second_chosen_by", "directions", "metric",
+                      "effect_kind", "scope", "pairs", "seeds",
                       "effect", "low", "high", "verdict", "first_better", "pairs_first_better", "pairs_second_better",
                       "sign_p_value", "across_low", "across_high", "across_verdict", "claim", "method",
                       "across_method", "seed_list", "seeds_left_out", "confound"]
@@ -408,7 +420,8 @@ def comparison_row(question: Question, column: str, metric: Metric, scope: str, 
     first_wins, second_wins = ((comparison.strata_higher, comparison.strata_lower) if metric.higher_is_better
                                else (comparison.strata_lower, comparison.strata_higher))
     return {"family": question.family, "first": question.first, "second": question.second,
-            "first_chosen_by": question.chosen_by, "directions": question.directions, "metric": column,
+            "first_chosen_by": question.chosen_by, "second_chosen_by": question.second_chosen_by,
+            "directions": question.directions, "metric": column,
             "effect_kind": "difference" if metric.higher_is_better else "relative change",
             "scope": scope, "pairs": len(pairs),
             # the fewest seeds any pair's comparison rests on: what every pair's part of the claim has

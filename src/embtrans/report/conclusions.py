@@ -36,7 +36,8 @@ def tldr(sections: ReportSections) -> list[Markdown]:
     """The headline findings, short: the best translator by absolute search quality, the learned-vs-closed and
     closed-form comparisons with their claims' scope, and what a half-migrated index and B's classifier make
     of the translations."""
-    found = [best_overall(sections, short=True)]
+    chosen = validated_choice(sections)
+    found = [chosen_scores(sections, chosen) if chosen else best_overall(sections, short=True)]
     table = sections.report.comparisons
     if not table.empty:
         overall = table[(table["scope"] == "all pairs") & ~table["directions"].astype(bool)]
@@ -44,52 +45,87 @@ def tldr(sections: ReportSections) -> list[Markdown]:
         for family in ("learned vs closed form", "closed form"):
             rows = overall[(overall["family"] == family) & (overall["metric"] == ranking)]
             found += [short_comparison(sections, row) for row in rows.to_dict("records")[:1]]
-    found += [migration_finding(sections), stitching_finding(sections)]
+    found += [migration_finding(sections, chosen), stitching_finding(sections, chosen)]
     return [f for f in found if f]
+
+
+def validated_choice(sections: ReportSections) -> list[str]:
+    """The translators the first screen singles out: the learned-vs-closed comparison's two sides, each
+    picked by its validation score where the runs have one (never by the test split the page reports);
+    [] when the study has no such comparison."""
+    table = sections.report.comparisons
+    if table.empty:
+        return []
+    rows = table[table["family"] == "learned vs closed form"]
+    return [rows["first"].iat[0], rows["second"].iat[0]] if len(rows) else []
+
+
+def chosen_scores(sections: ReportSections, chosen: list[str]) -> Markdown | None:
+    column = ranking_column(sections)
+    if not column:
+        return None
+    rows = {row["translator"]: row for row in sections.report.aggregate.to_dict("records")}
+    seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
+    scores = [f"**{escape_markdown(name)}** {sections.sources.aggregated(rows[name], column)}"
+              for name in chosen if name in rows]
+    return Markdown(f"Averaged over {counted(len(sections.pairs), 'pair')}{seeds}, {title_of(column)} of the "
+                    f"translators chosen on validation: {' and '.join(scores)}.")
 
 
 def short_comparison(sections: ReportSections, row: dict) -> Markdown:
     claim = pairwise_claim(row)
     scope = scope_of_claim(row) if row["verdict"] in ("better", "worse") else ""
-    chosen = (f" ({escape_markdown(row['first'])}: the trained translator with the "
-              f"{escape_markdown(row['first_chosen_by'])})"
-              if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] else "")
+    chosen = f" ({how_chosen(row)})" if how_chosen(row) else ""
     return Markdown(f"{claim} on {title_of(row['metric'])}{scope}: {effect_text(sections, row)}{chosen}.")
 
 
-def migration_finding(sections: ReportSections) -> Markdown | None:
-    """The best translator's half-migrated index against native B's search, with how much of its top k the
-    translated half takes."""
+def how_chosen(row: dict) -> str:
+    """How a comparison's sides were picked among several ("linear: the trained translator with the highest
+    validation nDCG; procrustes (closed form): the closed form with ..."), or "" when neither was."""
+    parts = []
+    for side, what in (("first", "trained translator"), ("second", "closed form")):
+        how = row.get(f"{side}_chosen_by")
+        if isinstance(how, str) and how and not row.get("directions"):
+            parts.append(f"{escape_markdown(row[side])}: the {what} with the {escape_markdown(how)}")
+    return "; ".join(parts)
+
+
+def measured(sections: ReportSections, chosen: list[str], column: str) -> list[dict]:
+    """The aggregate rows of the chosen translators that have ``column`` measured."""
+    aggregate = sections.report.aggregate
+    if f"{column}_mean" not in aggregate:
+        return []
+    rows = aggregate.dropna(subset=[f"{column}_mean"])
+    return [row for row in rows.to_dict("records") if row["translator"] in chosen]
+
+
+def migration_finding(sections: ReportSections, chosen: list[str]) -> Markdown | None:
+    """The chosen translators' half-migrated index against native B's search, with how much of its top k
+    the translated half takes."""
     k = sections.retrieval_k
     column, share = f"mixed50_ndcg@{k}", f"mixed50_translated_share@{k}"
-    aggregate = sections.report.aggregate
-    if not k or f"{column}_mean" not in aggregate or share not in sections.summary:
+    rows = measured(sections, chosen, column) if k and share in sections.summary else []
+    if not rows:
         return None
-    ranked = aggregate.dropna(subset=[f"{column}_mean"])
-    if ranked.empty:
-        return None
-    best = ranked.loc[ranked[f"{column}_mean"].idxmax()]
-    rows = sections.summary[sections.summary["translator"] == best["translator"]]
     native = sections.sources.mean(sections.pair_rows(), f"ndcg@{k}_native", anchor="sources")
-    taken = sections.sources.mean(rows, share)
-    return Markdown(f"Half-migrated index (half the passages translated, half native B): with "
-                    f"**{escape_markdown(best['translator'])}** B's queries reach nDCG@{k} "
-                    f"{sections.sources.aggregated(best.to_dict(), column)}, against {native} for native B alone; "
-                    f"translated passages take {taken} of the top {k} (0.5 would mean they rank like native ones).")
+    each = []
+    for row in rows:
+        taken = sections.sources.mean(sections.summary[sections.summary["translator"] == row["translator"]], share)
+        each.append(f"with **{escape_markdown(row['translator'])}** nDCG@{k} "
+                    f"{sections.sources.aggregated(row, column)}, translated passages {taken} of the top {k}")
+    return Markdown(f"Half-migrated index (half the passages translated, half native B), against {native} for "
+                    f"native B alone: {'; '.join(each)} (0.5 would mean they rank like native ones).")
 
 
-def stitching_finding(sections: ReportSections) -> Markdown | None:
-    aggregate = sections.report.aggregate
-    if "stitch_accuracy_mean" not in aggregate or "stitch_accuracy_native" not in sections.results:
+def stitching_finding(sections: ReportSections, chosen: list[str]) -> Markdown | None:
+    rows = measured(sections, chosen, "stitch_accuracy") if "stitch_accuracy_native" in sections.results else []
+    if not rows:
         return None
-    ranked = aggregate.dropna(subset=["stitch_accuracy_mean"])
-    if ranked.empty:
-        return None
-    best = ranked.loc[ranked["stitch_accuracy_mean"].idxmax()]
     native = sections.sources.mean(sections.pair_rows(), "stitch_accuracy_native", anchor="sources")
-    return Markdown(f"Stitching: B's own classifier labels **{escape_markdown(best['translator'])}**'s translations "
-                    f"with accuracy {sections.sources.aggregated(best.to_dict(), 'stitch_accuracy')}, against "
-                    f"{native} on native B vectors.")
+    each = [f"**{escape_markdown(row['translator'])}**'s {sections.sources.aggregated(row, 'stitch_accuracy')}"
+            for row in rows]
+    return Markdown(f"Stitching: B's own classifier, {native} accurate on native B vectors, labels translations "
+                    f"with accuracy {' and '.join(each)}.")
 
 
 def ranking_column(sections: ReportSections) -> str | None:
@@ -199,10 +235,7 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         claim = pairwise_claim(row)
     lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
     direction = " (lower is better)" if lower_better else ""
-    chosen = ""
-    if isinstance(row.get("first_chosen_by"), str) and row["first_chosen_by"] and not row["directions"]:
-        chosen = (f" ({escape_markdown(row['first'])} is the trained translator with the "
-                  f"{escape_markdown(row['first_chosen_by'])})")
+    chosen = f" ({how_chosen(row)})" if how_chosen(row) else ""
     scope = scope_of_claim(row) if verdict in ("better", "worse") and not row["directions"] else ""
     confounded = (f" Read with care: it {escape_markdown(row['confound'])}." if isinstance(row.get("confound"), str)
                   and row["confound"] else "")

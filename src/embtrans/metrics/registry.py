@@ -26,7 +26,7 @@ class Metric:
     column: str  # the results column, with {k} where it depends on k
     title: str  # how tables and the report name it, with {k}
     higher_is_better: bool
-    style: str  # how a value reads: fraction, ratio, mse, rank (see report.values.formatted)
+    style: str  # how a value reads: fraction, ratio, statistic, mse, rank (see report.values.formatted)
     items: str | None  # "texts" or "queries": what a bootstrap resamples; None: no per-item form
     aggregate: bool  # comparable between pairs, so summarised over pairs (raw MSE is not: B's scale)
     reference: str | None = None  # the column of the same score before translation (raw A, mean vector)
@@ -119,7 +119,7 @@ METRICS: list[Metric] = [
            base="stitch_correct",
            description="a logistic regression trained on native B's training vectors classifies the translated "
                        "test vectors (labels: the texts' own)"),
-    Metric("hubness_skew@{k}", "hubness (k-occurrence skew)@{k}", False, "ratio", None, True,
+    Metric("hubness_skew@{k}", "hubness (k-occurrence skew)@{k}", False, "statistic", None, True,
            "native_hubness_skew@{k}",
            description="skewness of how often each test text is among the others' k nearest: high means a few "
                        "hubs crowd every neighbourhood (Radovanović et al. 2010)"),

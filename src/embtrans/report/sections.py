@@ -346,7 +346,7 @@ class ReportSections:
         if hubness and hubness in self.summary:
             k = hubness.split("@")[1]
             out["hubness_k"] = k
-            out["hubness"] = self.by_pair(hubness, "ratio", references=[("native B", f"native_hubness_skew@{k}"),
+            out["hubness"] = self.by_pair(hubness, "statistic", references=[("native B", f"native_hubness_skew@{k}"),
                                                                         ("raw A", f"untranslated_hubness_skew@{k}")])
         if rk:
             out["retention"] = self.by_pair(f"ndcg@{rk}_retention")

@@ -45,7 +45,7 @@ class Value:
 
 # How each style of number reads: fractions to 3 decimals, MSE in scientific notation, counts with separators.
 FORMATS = {"fraction": "{:.3f}", "mse": "{:.3e}", "count": "{:,.0f}", "rank": "{:.1f}", "signed": "{:+.3f}",
-           "percent": "{:+.1%}", "ratio": "{:.2f}×"}
+           "percent": "{:+.1%}", "ratio": "{:.2f}×", "statistic": "{:.2f}"}
 
 
 def formatted(number, style: str = "fraction") -> str:

@@ -19,6 +19,7 @@ from embtrans.metrics.registry import metric_of, ranking_metric, title_of
 from embtrans.report.content import Markdown, counted
 from embtrans.report.markup import escape_markdown
 from embtrans.report.sections import ReportSections
+from embtrans.report.values import formatted_together
 
 FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
 
@@ -170,12 +171,17 @@ def compared(sections: ReportSections) -> list[Markdown]:
 def effect_text(sections: ReportSections, row: dict) -> str:
     """The effect with its interval, linked to the comparisons table."""
     style = "percent" if row["effect_kind"] == "relative change" else "signed"
-    effect = sections.sources.make(row["effect"], style, comparisons_file(sections), row["method"])
-    low, high = (sections.sources.make(row[side], style) for side in ("low", "high"))
+    sides = ["effect", "low", "high"] + (["across_low", "across_high"] if pd.notna(row.get("across_low", math.nan))
+                                         else [])
+    # one precision for the effect and its bounds, fine enough that none reads as zero or as its neighbour
+    texts = dict(zip(sides, formatted_together([float(row[side]) for side in sides], style)))
+    effect = sections.sources.make(row["effect"], style, comparisons_file(sections), row["method"], text=texts["effect"])
+    low, high = (sections.sources.make(row[side], style, text=texts[side]) for side in ("low", "high"))
     what = "relative change" if row["effect_kind"] == "relative change" else "difference"
     text = f"{what} {effect} (95 % interval on these pairs {low} to {high}"
-    if pd.notna(row.get("across_low", math.nan)):
-        across_low, across_high = (sections.sources.make(row[side], style) for side in ("across_low", "across_high"))
+    if "across_low" in texts:
+        across_low, across_high = (sections.sources.make(row[side], style, text=texts[side])
+                                   for side in ("across_low", "across_high"))
         text += f"; across pairs {across_low} to {across_high}"
     return text + ")"
 

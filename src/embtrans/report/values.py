@@ -58,6 +58,23 @@ def formatted(number, style: str = "fraction") -> str:
     return FORMATS.get(style, FORMATS["fraction"]).format(number)
 
 
+def formatted_together(numbers: list[float], style: str) -> list[str]:
+    """Numbers read side by side (an effect and its interval's bounds) in one precision: the style's own, or
+    up to two places more where it would print a non-zero bound as zero ("-0.000") or two different
+    numbers alike ("-0.1% to -0.1%")."""
+    patterns = {"signed": "{:+.%df}", "percent": "{:+.%d%%}"}
+    if style not in patterns:
+        return [formatted(n, style) for n in numbers]
+    base = 3 if style == "signed" else 1
+    for places in range(base, base + 3):
+        texts = [formatted(n, "") if n is None or not math.isfinite(n) else (patterns[style] % places).format(n)
+                 for n in numbers]
+        shown_zero = any(n and math.isfinite(n) and not any(c in "123456789" for c in t) for n, t in zip(numbers, texts))
+        if not shown_zero and len(set(texts)) == len(set(numbers)):
+            break
+    return texts
+
+
 def relative_href(target: Path, report_dir: Path) -> str:
     """A link that works when index.html is opened from disk: relative to the report, URL-quoted."""
     return quote(Path(os.path.relpath(Path(target).resolve(), Path(report_dir).resolve())).as_posix())

@@ -1,0 +1,18 @@
+"""How the report prints an effect beside its interval's bounds."""
+
+import math
+
+from embtrans.report.values import formatted, formatted_together
+
+
+def test_an_effect_and_its_bounds_share_one_precision_fine_enough_to_tell_them_apart():
+    # a bound of -0.00046 would print as -0.000 at the usual three places: one place more for the whole group
+    assert formatted_together([0.0099, -0.00046, 0.0195], "signed") == ["+0.0099", "-0.0005", "+0.0195"]
+    # -0.12 % and -0.09 % would both print as -0.1 %
+    assert formatted_together([-0.0012, -0.0009], "percent") == ["-0.12%", "-0.09%"]
+    # numbers that read well already keep the style's own precision
+    numbers = [0.0228, 0.0123, 0.0327]
+    assert formatted_together(numbers, "signed") == [formatted(n, "signed") for n in numbers]
+    # an exact zero may read as zero; a missing bound reads n/a; two places more at most
+    assert formatted_together([0.0, 0.01, math.nan], "signed") == ["+0.000", "+0.010", "n/a"]
+    assert formatted_together([1e-9, 2e-9], "signed") == ["+0.00000", "+0.00000"]

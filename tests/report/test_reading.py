@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from embtrans.paths import ROOT
 from embtrans.report.build import build_placeholder_report
 from tests.tiny_sweep import compose_analyze, run_analyze
 
@@ -79,3 +80,12 @@ def test_a_written_conclusion_that_is_no_file_is_one_line_before_any_analysis(ti
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert f"report.conclusion={missing} is no file" in result.stderr
     assert not (tmp_path / "analysis").exists()  # refused before analysing
+
+
+@pytest.mark.skipif(not (ROOT / "results" / "reference_study" / "index.html").exists(),
+                    reason="no reference study checked in")
+def test_the_checked_in_study_reads_findings_first_and_fits_the_page(browser):
+    facts = read(browser, ROOT / "results" / "reference_study" / "index.html")
+    assert_readable(facts)
+    for heading in ("Neighbourhoods: k-NN Jaccard@", "Matching"):  # edit similarity; MRR and mean rank
+        assert any(h.startswith(heading) for h in facts["headings"]), heading

@@ -7,6 +7,7 @@ import pytest
 
 from embtrans.analysis.scoring import translation_scores, untranslated_scores
 from embtrans.metrics.registry import METRICS, aggregated, headline, metric_of, present, reference_of, title_of
+from embtrans.report.values import FORMATS
 from tests.tiny_sweep import compose_analyze
 
 # Columns that go with a metric without being one: chance levels, permutation nulls, ranks' medians, sizes.
@@ -48,7 +49,7 @@ def test_each_metric_is_declared_once_with_a_known_statistic_and_style():
     assert len({m.column for m in METRICS}) == len(METRICS)
     for metric in METRICS:
         assert metric.statistic in ("mean", "retention", "gap_closed", "vs_lstsq"), metric.column
-        assert metric.style in ("fraction", "ratio", "mse", "rank"), metric.column
+        assert metric.style in FORMATS, metric.column  # a style the report knows how to print
         assert metric.items in (None, "texts", "queries"), metric.column
         assert metric.description, metric.column
     with pytest.raises(ValueError, match="not a column"):

@@ -2,6 +2,7 @@
 
 import math
 
+from embtrans.report.sections import cut_jobs
 from embtrans.report.values import formatted, formatted_together
 
 
@@ -16,3 +17,11 @@ def test_an_effect_and_its_bounds_share_one_precision_fine_enough_to_tell_them_a
     # an exact zero may read as zero; a missing bound reads n/a; two places more at most
     assert formatted_together([0.0, 0.01, math.nan], "signed") == ["+0.000", "+0.010", "n/a"]
     assert formatted_together([1e-9, 2e-9], "signed") == ["+0.00000", "+0.00000"]
+
+
+def test_the_jobs_the_sweeps_cut_left_out_are_listed_by_reason_and_same_model_skips_are_not():
+    skipped = ["rt/a-to-a/linear-x1_seed=0_1: model_a and model_b are both 'a'",
+               "rt/a-to-b/mlp1-x32_seed=1_2: cut: width 32 runs only at seed(s) none (cut.seeds; this job's seed is 1)",
+               "rt/a-to-b/mlp1-x32_seed=2_3: cut: width 32 runs only at seed(s) none (cut.seeds; this job's seed is 2)"]
+    assert cut_jobs(skipped) == ["cut: width 32 runs only at seed(s) none (2): rt/a-to-b/mlp1-x32_seed=1_2, "
+                                 "rt/a-to-b/mlp1-x32_seed=2_3"]

@@ -189,7 +189,8 @@ class ReportSections:
             ])
         scope, missing = self.scope(trained)
         return {
-            "scope": scope, "missing": missing, "notes": Markdown(report.notes) if report.notes else None,
+            "scope": scope, "missing": missing, "cut": cut_jobs(report.skipped),
+            "notes": Markdown(report.notes) if report.notes else None,
             "trained": counted(trained["translator"].nunique(), "trained translator"),
             "runs": counted(len(trained), "training run"), "pairs": counted(len(self.pairs), "model pair"),
             "protocol": report.protocol,
@@ -469,3 +470,14 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     "&amp;"): shown as the characters they stand for, which the report then escapes like any text."""
     text = " ".join(html.unescape(str(text)).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def cut_jobs(skipped: list[str]) -> list[str]:
+    """The jobs the sweep's cut left out (``job: cut: reason``), one line per reason with its jobs; jobs skipped
+    because A and B are one model are no missing runs, and are not listed."""
+    by_reason: dict[str, list[str]] = {}
+    for line in skipped:
+        job, _, reason = line.partition(": ")
+        if reason.startswith("cut:"):
+            by_reason.setdefault(reason.split(" (cut.seeds", 1)[0], []).append(job)
+    return [f"{reason} ({len(jobs)}): {', '.join(jobs)}" for reason, jobs in by_reason.items()]

@@ -18,7 +18,7 @@ from embtrans.data.paired import PairedEmbeddings, load_paired_embeddings
 from embtrans.errors import UserError
 from embtrans.metrics.stitching import fit_classifier
 from embtrans.run_files import DamagedFile
-from embtrans.training.validation_search import ValidationSearch
+from embtrans.training.validation_search import validation_search
 from embtrans.translators.baselines import closed_form_maps
 
 
@@ -93,8 +93,16 @@ class PairData:
             translator.fit(x["train"], y["train"], x["val"], y["val"])
             with torch.no_grad():
                 self._closed_form[name] = translator(torch.from_numpy(self.native_a).double()).float().numpy()
-            self._closed_form_validation[name] = validation_ndcg(self.paired, translator)
+            search = self.validation_search
+            self._closed_form_validation[name] = None if search is None else search.ndcg(
+                lambda passages: translator(passages.double()))
         return self._closed_form[name]
+
+    @cached_property
+    def validation_search(self):
+        """The validation split's search, as every trained run scores its kept weights on it (None where that
+        split has no query with a relevant passage): built once, for each closed form."""
+        return validation_search(self.paired, None)
 
     def closed_form_validation(self, name: str, config: DictConfig) -> float | None:
         """The closed-form map's validation nDCG@10, scored as a trained run's kept weights are: what the
@@ -137,13 +145,3 @@ def translated_test(run: Run, pair: PairData) -> np.ndarray:
         raise DamagedFile(f"{folder / 'test.npy'} holds NaN or infinite values: {redo}")
     return vectors
 
-
-def validation_ndcg(paired: PairedEmbeddings, translator: torch.nn.Module) -> float | None:
-    """A fitted map's nDCG@10 on the validation split's search (training/validation_search.py), or None
-    where that split has no query with a relevant passage."""
-    try:
-        search = ValidationSearch.from_paired(paired)
-    except UserError:
-        return None
-    with torch.no_grad():
-        return search.ndcg(lambda passages: translator(passages.double()))

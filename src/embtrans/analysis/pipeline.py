@@ -192,9 +192,11 @@ def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[
             left_out.append(f"{' '.join(run.jobs)}: {damaged}")
     ids = translator_ids([run for run, _ in readable])
     found = [Candidate(ids[run.key], vectors, run) for run, vectors in readable]
-    return found + [Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, closed_form_config(cfg, name)),
-                              val_ndcg=pair.closed_form_validation(name, closed_form_config(cfg, name)))
-                    for name in cfg.baselines]
+    for name in cfg.baselines:
+        config = closed_form_config(cfg, name)
+        found.append(Candidate(TranslatorId(name, kind=CLOSED_FORM), pair.closed_form(name, config),
+                               val_ndcg=pair.closed_form_validation(name, config)))
+    return found
 
 
 def translator_ids(runs: list[Run]) -> dict[str, TranslatorId]:

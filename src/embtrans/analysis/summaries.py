@@ -255,9 +255,8 @@ def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric
     monitor's validation nDCG (monitor=ndcg); else by validation MSE (each pair's relative to its best,
     since raw MSE depends on B's scale). Only without any, by the test ranking score, which favours the
     winner of many (the comparison's chosen_by says so)."""
-    ndcg = pd.to_numeric(trained.get("val_ndcg", pd.Series(index=trained.index, dtype=float)), errors="coerce")
-    if len(ndcg) and ndcg.notna().all():
-        return ndcg.groupby(trained["translator"], sort=False).mean().idxmax(), "highest validation nDCG"
+    if (label := highest_validation_ndcg(trained)) is not None:
+        return label, "highest validation nDCG"
     monitors = set(trained.get("val_monitor", pd.Series(dtype=object)).dropna())
     scores = pd.to_numeric(trained.get("val_score", pd.Series(dtype=float)), errors="coerce")
     if len(monitors) == 1 and scores.notna().all() and len(scores) == len(trained):
@@ -271,13 +270,20 @@ def best_trained_translator(trained: pd.DataFrame, test_means: pd.Series, metric
     return test_means[trained["translator"].unique()].idxmax(), f"highest test {metric}"
 
 
+def highest_validation_ndcg(rows: pd.DataFrame) -> str | None:
+    """The translator among ``rows`` with the highest mean validation nDCG@k, or None unless every row has one."""
+    ndcg = pd.to_numeric(rows.get("val_ndcg", pd.Series(index=rows.index, dtype=float)), errors="coerce")
+    if len(ndcg) and ndcg.notna().all():
+        return ndcg.groupby(rows["translator"], sort=False).mean().idxmax()
+    return None
+
+
 def best_closed_form(closed: pd.DataFrame, test_means: pd.Series, metric: str) -> tuple[str, str]:
     """The closed-form map to set against the best trained translator, and how it was chosen: by its mean
     validation nDCG@k over the pairs (the analysis scores each fitted map on the validation split's search),
     by the test ranking score only where a pair has no validation search (the comparison says so)."""
-    ndcg = pd.to_numeric(closed.get("val_ndcg", pd.Series(index=closed.index, dtype=float)), errors="coerce")
-    if len(ndcg) and ndcg.notna().all():
-        return ndcg.groupby(closed["translator"], sort=False).mean().idxmax(), "highest validation nDCG"
+    if (label := highest_validation_ndcg(closed)) is not None:
+        return label, "highest validation nDCG"
     return test_means[closed["translator"].unique()].idxmax(), f"highest test {metric}"
 
 

@@ -65,30 +65,32 @@ def chosen_scores(sections: ReportSections, chosen: list[str]) -> Markdown | Non
     column = ranking_column(sections)
     if not column:
         return None
-    rows = {row["translator"]: row for row in sections.report.aggregate.to_dict("records")}
+    scores = [f"**{escape_markdown(row['translator'])}** {sections.sources.aggregated(row, column)}"
+              for row in measured(sections, chosen, column)]
+    return Markdown(f"{averaged_over(sections)}, {title_of(column)} of the translators chosen on validation: "
+                    f"{' and '.join(scores)}.")
+
+
+def averaged_over(sections: ReportSections) -> str:
     seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
-    scores = [f"**{escape_markdown(name)}** {sections.sources.aggregated(rows[name], column)}"
-              for name in chosen if name in rows]
-    return Markdown(f"Averaged over {counted(len(sections.pairs), 'pair')}{seeds}, {title_of(column)} of the "
-                    f"translators chosen on validation: {' and '.join(scores)}.")
+    return f"Averaged over {counted(len(sections.pairs), 'pair')}{seeds}"
 
 
 def short_comparison(sections: ReportSections, row: dict) -> Markdown:
     claim = pairwise_claim(row)
     scope = scope_of_claim(row) if row["verdict"] in ("better", "worse") else ""
-    chosen = f" ({how_chosen(row)})" if how_chosen(row) else ""
-    return Markdown(f"{claim} on {title_of(row['metric'])}{scope}: {effect_text(sections, row)}{chosen}.")
+    return Markdown(f"{claim} on {title_of(row['metric'])}{scope}: {effect_text(sections, row)}{how_chosen(row)}.")
 
 
 def how_chosen(row: dict) -> str:
-    """How a comparison's sides were picked among several ("linear: the trained translator with the highest
-    validation nDCG; procrustes (closed form): the closed form with ..."), or "" when neither was."""
+    """How a comparison's sides were picked among several, in brackets (" (linear: the trained translator with
+    the highest validation nDCG; procrustes (closed form): the closed form with ...)"), or "" when neither was."""
     parts = []
     for side, what in (("first", "trained translator"), ("second", "closed form")):
         how = row.get(f"{side}_chosen_by")
         if isinstance(how, str) and how and not row.get("directions"):
             parts.append(f"{escape_markdown(row[side])}: the {what} with the {escape_markdown(how)}")
-    return "; ".join(parts)
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def measured(sections: ReportSections, chosen: list[str], column: str) -> list[dict]:
@@ -143,8 +145,7 @@ def best_overall(sections: ReportSections, short: bool = False) -> Markdown | No
     aggregate = sections.report.aggregate.dropna(subset=[f"{column}_mean"])
     best = aggregate.loc[aggregate[f"{column}_mean"].idxmax()]
     value = sections.sources.aggregated(best.to_dict(), column)
-    seeds = f", each pair's score the mean over {sections.seeds} seeds" if sections.seeds > 1 else ""
-    text = (f"Averaged over {counted(len(sections.pairs), 'pair')}{seeds}, **{escape_markdown(best['translator'])}** has "
+    text = (f"{averaged_over(sections)}, **{escape_markdown(best['translator'])}** has "
             f"the highest {title_of(column)}: {value}")
     others = aggregate[aggregate["kind"] != best["kind"]]
     if len(others):
@@ -241,12 +242,11 @@ def comparison_sentence(sections: ReportSections, row: dict) -> Markdown:
         claim = pairwise_claim(row)
     lower_better = metric_of(row["metric"]) is not None and not metric_of(row["metric"]).higher_is_better
     direction = " (lower is better)" if lower_better else ""
-    chosen = f" ({how_chosen(row)})" if how_chosen(row) else ""
     scope = scope_of_claim(row) if verdict in ("better", "worse") and not row["directions"] else ""
     confounded = (f" Read with care: it {escape_markdown(row['confound'])}." if isinstance(row.get("confound"), str)
                   and row["confound"] else "")
     return Markdown(f"{claim} on {title_of(row['metric'])}{direction}{scope}: {effect_text(sections, row)}; "
-                    f"{support(row)}{chosen}.{confounded}")
+                    f"{support(row)}{how_chosen(row)}.{confounded}")
 
 
 def neighbourhoods(sections: ReportSections) -> Markdown | None:

@@ -67,7 +67,7 @@ def formatted_together(numbers: list[float], style: str) -> list[str]:
         return [formatted(n, style) for n in numbers]
     base = 3 if style == "signed" else 1
     for places in range(base, base + 3):
-        texts = [formatted(n, "") if n is None or not math.isfinite(n) else (patterns[style] % places).format(n)
+        texts = [formatted(n, style) if n is None or not math.isfinite(n) else (patterns[style] % places).format(n)
                  for n in numbers]
         shown_zero = any(n and math.isfinite(n) and not any(c in "123456789" for c in t) for n, t in zip(numbers, texts))
         if not shown_zero and len(set(texts)) == len(set(numbers)):

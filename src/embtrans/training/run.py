@@ -18,14 +18,14 @@ from pytorch_lightning.callbacks import Timer
 
 from embtrans.data.datamodule import PairedEmbeddingDataModule
 from embtrans.data.paired import load_paired_embeddings, split_table
-from embtrans.errors import RunFailed, UserError
+from embtrans.errors import RunFailed
 from embtrans.files import cached_json, content_hash
 from embtrans.paths import in_multirun
 from embtrans.run_files import non_finite, write_json
 from embtrans.training.lit_module import TranslatorModule
 from embtrans.training.precision import resolve_precision
 from embtrans.training.resume import resume_path
-from embtrans.training.validation_search import ValidationSearch
+from embtrans.training.validation_search import ValidationSearch, validation_search
 from embtrans.translators.baselines import baseline_scores, closed_form_maps
 from embtrans.translators.initialise import start_from_closed_form
 
@@ -175,17 +175,6 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
-
-
-def validation_search(paired, monitor_k: int | None) -> ValidationSearch | None:
-    """The validation split's search at the monitor's k (10 when the monitor has none); None when the
-    split has no query with a relevant passage, unless monitor=ndcg needs it (then its one-line error)."""
-    try:
-        return ValidationSearch.from_paired(paired, 10 if monitor_k is None else monitor_k)
-    except UserError:
-        if monitor_k is not None:
-            raise
-        return None
 
 
 def validation_scores(module: TranslatorModule, search: ValidationSearch | None) -> dict | None:

@@ -54,8 +54,10 @@ def test_every_option_composes_and_instantiates(compose_train, group, option):
         encoder = instantiate(cfg[side].encoder)  # lazy: weights load at the first encode
         assert encoder.dim == cfg[side].dim
     binds(cfg.dataset.loader)
-    net = instantiate(cfg.arch.net, in_dim=8, out_dim=6)
-    assert net(torch.zeros(3, 8)).shape == (3, 6)
+    # arch=auto has no net of its own: a menu of them
+    for net_config in [entry.arch.net for entry in cfg.arch.menu.values()] if cfg.arch.get("menu") else [cfg.arch.net]:
+        net = instantiate(net_config, in_dim=8, out_dim=6)
+        assert net(torch.zeros(3, 8)).shape == (3, 6)
     for name, closed_form in cfg.closed_form.items():
         assert instantiate(closed_form.net, in_dim=8, out_dim=6).map.out_features == 6, name
     optimizer = instantiate(cfg.optimizer)(params=net.parameters())
@@ -74,3 +76,17 @@ def test_the_analysis_defaults_pass_their_checks():
     cfg = compose_analyze()
     check(cfg, ANALYZE_RULES)
     assert set(cfg.baselines) <= set(cfg.closed_form)
+
+
+@pytest.mark.parametrize("name", ["lstsq", "procrustes", "orthogonal", "linear_retrieval"])
+def test_each_auto_candidate_is_the_run_its_own_arch_file_makes(compose_train, name):
+    """arch=auto's menu repeats what arch=<name> sets (its arch, loss and monitor): the two must not drift."""
+    from omegaconf import OmegaConf
+
+    from embtrans.training.auto import candidate_config
+
+    auto, alone = compose_train("arch=auto"), compose_train(f"arch={name}")
+    candidate = candidate_config(auto, name, ROOT / "unused")
+    assert candidate.loss == alone.loss
+    for key in ("arch", "monitor"):
+        assert OmegaConf.to_container(candidate[key], resolve=True) == OmegaConf.to_container(alone[key], resolve=True)

@@ -261,3 +261,19 @@ def test_calibration_queries_add_a_search_retention_estimate_to_the_gate(rotten_
     (tmp_path / "queries.jsonl").write_text('{"text": "no ids"}\n')
     with pytest.raises(UserError, match="queries.jsonl, line 1: expected"):
         migrate(configure(tmp_path, f"chroma.path={store}", *queries))
+
+
+def test_auto_fits_each_closed_form_and_keeps_the_best_on_a_validation_part(texts, minilm_vectors, tmp_path, capsys):
+    import re
+
+    store = tmp_path / "store"
+    fill(open_store(store), texts, minilm_vectors)
+    migrate(configure(tmp_path, f"chroma.path={store}", "arch=auto", "dry_run=true"))
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("arch=auto chose"))
+    scores = {name: float(score) for name, score in re.findall(r"(lstsq|procrustes) ([0-9.]+)", line)}
+    assert set(scores) == {"lstsq", "procrustes"}
+    assert line.startswith(f"arch=auto chose {max(scores, key=scores.get)}:")
+    assert "trained candidates need a training run: orthogonal, linear_retrieval" in line
+    # a menu of trained translators only has nothing to fit here: one line saying what to do instead
+    with pytest.raises(UserError, match=r"no closed form to fit here.*python train.py arch=auto.*run_dir="):
+        migrate(configure(tmp_path, f"chroma.path={store}", "arch=auto", "~arch.menu.lstsq", "~arch.menu.procrustes"))

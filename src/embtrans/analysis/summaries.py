@@ -212,11 +212,17 @@ class Question:
     second_chosen_by: str = ""  # and ``second``
 
 
+# Translators set against Procrustes and linear_retrieval on every pair: the geometry-preserving map and the
+# per-pair choice by validation.
+CHALLENGERS = ("orthogonal", "auto")
+
+
 def questions(translators: pd.DataFrame) -> list[Question]:
     """The comparisons a study of this codebase asks, for the translators this analysis has:
     depth (mlp1 against linear, mlp2 against mlp1 at one width), width (each next width of an arch),
-    Procrustes against least squares, the best trained translator against the best closed-form map,
-    and the two directions of every pair measured both ways."""
+    Procrustes against least squares, the orthogonal and auto translators against Procrustes and
+    linear_retrieval, the best trained translator against the best closed-form map, and the two directions
+    of every pair measured both ways."""
     labels = list(dict.fromkeys(translators["translator"]))
     trained = translators[translators["kind"] == TRAINED]
     by_arch_width = {(a, None if pd.isna(w) else int(w)): label for a, w, label in
@@ -235,6 +241,12 @@ def questions(translators: pd.DataFrame) -> list[Question]:
     closed = {row.arch: row.translator for row in translators[translators["kind"] == CLOSED_FORM].itertuples()}
     if "procrustes" in closed and "lstsq" in closed:
         found.append(Question("closed form", closed["procrustes"], closed["lstsq"]))
+    # The retrieval translators against the two they are meant to beat on every pair (issue 26's targets).
+    rivals = [closed.get("procrustes"), by_arch_width.get(("linear_retrieval", None))]
+    for arch in CHALLENGERS:
+        if (label := by_arch_width.get((arch, None))) is not None:
+            found += [Question("against " + rival.removesuffix(" (closed form)"), label, rival)
+                      for rival in rivals if rival is not None]
     metric = ranking_metric(translators.columns)
     if metric and closed and len(trained):
         means = translators.groupby("translator", sort=False)[metric].mean()

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from embtrans.errors import GateRefused, UserError
 from embtrans.files import content_hash
+from embtrans.metrics.matching import matching_per_text, matching_ranks
 from embtrans.migrate.calibration import (
     Calibration,
     check_stored_vectors,
@@ -202,7 +203,7 @@ def embedded_calibration(cfg: DictConfig, texts: list[str], frm: Side, to: Side,
 
 def get_translator(cfg: DictConfig, calibration: Calibration, frm: Side, to: Side) -> Translator:
     """A finished run's or a saved translator (checked to map frm -> to), or a closed form fitted on the
-    sample's fitting part."""
+    sample's fitting part (arch=auto: the one of its menu that matches best on a validation part of it)."""
     given = [key for key in ("run_dir", "translator_dir") if cfg.get(key)]
     if len(given) > 1:
         raise UserError("give the translator one way: run_dir=<a finished run> or translator_dir=<a saved translator>")
@@ -214,29 +215,64 @@ def get_translator(cfg: DictConfig, calibration: Calibration, frm: Side, to: Sid
             raise UserError(f"{key}={cfg[key]} translates {made[0]} -> {made[1]}, and this migration needs "
                             f"{frm.name} -> {to.name}: use a translator of that pair, or arch=<closed form> to fit one here")
         return translator
-    name = cfg.arch.name
-    if not cfg.arch.get("closed_form"):
-        raise UserError(f"arch={name} is trained, not fitted: choose one of {', '.join(CLOSED_FORMS)}, or "
-                        "run_dir=<a finished training run of it> (python train.py arch={name} ...)")
-    from embtrans.translators.baselines import closed_form_maps
-
     rows = calibration.fit_rows
     validation = np.zeros(len(rows), dtype=bool)
     validation[np.random.default_rng(int(cfg.calibration.seed)).choice(
         len(rows), max(1, int(len(rows) * VALIDATION_SHARE)), replace=False)] = True
     fit, val = rows[~validation], rows[validation]
-    source, target = torch.from_numpy(calibration.source), torch.from_numpy(calibration.target)
-    in_dim, out_dim = source.shape[1], target.shape[1]
-    net = closed_form_maps({name: cfg.arch}, in_dim, out_dim)[name]
-    chosen = net.fit(source[fit], target[fit], source[val], target[val])
-    net_config = OmegaConf.to_container(cfg.arch.net, resolve=True)
+    if cfg.arch.get("menu"):
+        name, net, chosen = choose_closed_form(cfg.arch.menu, calibration, fit, val)
+        arch = cfg.arch.menu[name].arch
+    else:
+        if not cfg.arch.get("closed_form"):
+            raise UserError(f"arch={cfg.arch.name} is trained, not fitted: choose one of {', '.join(CLOSED_FORMS)} "
+                            f"or auto, or run_dir=<a finished training run of it> (python train.py arch={cfg.arch.name} ...)")
+        name, arch = cfg.arch.name, cfg.arch
+        net, chosen = fit_closed_form(name, arch, calibration, fit, val)
+    in_dim, out_dim = calibration.source.shape[1], calibration.target.shape[1]
     return Translator(net, {
-        "net": net_config,
+        "net": OmegaConf.to_container(arch.net, resolve=True),
         "model_a": model_facts(OmegaConf.to_container(frm.config, resolve=True), in_dim, None),
         "model_b": model_facts(OmegaConf.to_container(to.config, resolve=True), out_dim, None),
         "source": {"arch": name, "fitted_on": calibration.origin, "fitted_texts": int(len(fit)),
                    "chosen": {k: v for k, v in (chosen or {}).items() if not isinstance(v, dict)}},
     })
+
+
+def fit_closed_form(name: str, arch: DictConfig, calibration: Calibration, fit: np.ndarray,
+                    val: np.ndarray) -> tuple[torch.nn.Module, dict]:
+    """The closed form fitted on the fitting rows, its own choices (ridge, rank, clusters) made on ``val``."""
+    from embtrans.translators.baselines import closed_form_maps
+
+    source, target = torch.from_numpy(calibration.source), torch.from_numpy(calibration.target)
+    net = closed_form_maps({name: arch}, source.shape[1], target.shape[1])[name]
+    return net, net.fit(source[fit], target[fit], source[val], target[val]) or {}
+
+
+def choose_closed_form(menu: DictConfig, calibration: Calibration, fit: np.ndarray,
+                       val: np.ndarray) -> tuple[str, torch.nn.Module, dict]:
+    """arch=auto on the calibration sample: every closed form of the menu fitted on the fitting rows, the one
+    whose translations find their own native vector most often among the validation rows' (matching top-1,
+    the gate's measure) kept. The gate's held-out texts play no part. Trained candidates need a training run:
+    python train.py arch=auto, then run_dir=<it>."""
+    closed = [name for name, entry in menu.items() if entry.arch.get("closed_form")]
+    if not closed:
+        raise UserError("arch=auto's menu holds no closed form to fit here: train it (python train.py arch=auto "
+                        "...) and give run_dir=<that run>")
+    fitted, scores = {}, {}
+    for name in closed:
+        net, chosen = fitted[name] = fit_closed_form(name, menu[name].arch, calibration, fit, val)
+        with torch.no_grad():
+            translated = net(torch.from_numpy(calibration.source[val])).numpy()
+        ranks, _ = matching_ranks(translated, calibration.target[val])
+        scores[name] = float(matching_per_text(ranks, top_ks=(1,))["top1_accuracy"].mean())
+    best = max(closed, key=lambda name: (scores[name], -closed.index(name)))  # a tie: the earlier, simpler one
+    trained = [name for name in menu if name not in closed]
+    print(f"arch=auto chose {best}: matching top-1 on {len(val):,} validation texts of the fitting part "
+          + ", ".join(f"{name} {score:.3f}" for name, score in scores.items())
+          + (f" (trained candidates need a training run: {', '.join(trained)})" if trained else ""))
+    net, chosen = fitted[best]
+    return best, net, {**chosen, "auto_validation_top1": scores[best]}
 
 
 def gate(cfg: DictConfig, translator: Translator, calibration: Calibration) -> list[Estimate]:

@@ -21,7 +21,8 @@ from embtrans.report.markup import escape_markdown
 from embtrans.report.sections import ReportSections
 from embtrans.report.values import formatted_together
 
-FAMILY_ORDER = ["learned vs closed form", "closed form", "depth", "width", "direction"]
+FAMILY_ORDER = ["learned vs closed form", "against procrustes", "against linear_retrieval", "closed form", "depth", "width",
+                "direction"]
 
 
 def conclusions(sections: ReportSections) -> dict:

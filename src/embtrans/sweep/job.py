@@ -6,7 +6,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import traceback
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from embtrans.sweep.environment import set_project_env
 from embtrans.sweep.faults import describe_fault
 from embtrans.sweep.orphan_guard import exit_when_orphaned
 from embtrans.sweep.run_index import RunIndex, run_fingerprint
+from embtrans.training.auto import train_auto
 from embtrans.training.resume import resume_path
-from embtrans.training.run import train
+from embtrans.training.run import finish_wandb, train
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +49,8 @@ def run_job(cfg: DictConfig) -> float:
         check(cfg, TRAIN_RULES)
         if cfg.model_a.name == cfg.model_b.name and cfg.get("skip_same_model"):
             return skip(output_dir, f"model_a and model_b are both {cfg.model_a.name!r}")
-        fingerprint = run_fingerprint(cfg)
         index = RunIndex(Path(cfg.paths.log_dir) / "train" / "index")
-        with index.claim(fingerprint):
-            # This folder's own finished result comes first, wherever the sweep was copied or moved:
-            # the index is a cache of what is on disk, never the authority over it.
-            resume = cfg.get("resume", True)
-            done_here, done_metrics = finished_in(output_dir, fingerprint) if resume else (None, None)
-            if done_here is not None:
-                log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, done_here)
-                if done_here == output_dir and index.finished_run(fingerprint) is None:
-                    index.record(fingerprint, output_dir)  # the index forgot it (moved, or a fresh log dir)
-                return done_metrics["test/mse"]
-            earlier = index.finished_run(fingerprint) if resume else None
-            # The cut saves training time: a run already finished (here or elsewhere) is still a result.
-            if earlier is None and (reason := cut_reason(cfg)) is not None:
-                return skip(output_dir, reason)
-            # Only a job with no finished result of its own gets here: what it holds is an unfinished attempt.
-            clear_attempt(output_dir, keep_resume_point=resume)
-            if earlier is not None:
-                return reuse(earlier, output_dir, cfg)
-            metrics = train(cfg, fingerprint=fingerprint)
-            index.record(fingerprint, output_dir)
-        return metrics["test/mse"]
+        return run_once(cfg, index, run_fingerprint(cfg))
     except Exception as error:
         shown = user_facing(error)
         try:
@@ -89,6 +68,43 @@ def run_job(cfg: DictConfig) -> float:
         return math.nan
     finally:
         finish_wandb()
+
+
+def run_once(cfg: DictConfig, index: RunIndex, fingerprint: str) -> float:
+    """This folder's finished result, else a twin's (reused), else the cut's skip, else a new run: its test MSE."""
+    output_dir = Path(cfg.paths.output_dir)
+    with index.claim(fingerprint):
+        # This folder's own finished result comes first, wherever the sweep was copied or moved:
+        # the index is a cache of what is on disk, never the authority over it.
+        resume = cfg.get("resume", True)
+        done_here, done_metrics = finished_in(output_dir, fingerprint) if resume else (None, None)
+        if done_here is not None:
+            log.info("%s is already done in %s: nothing to train or write", cfg.arch.name, done_here)
+            if done_here == output_dir and index.finished_run(fingerprint) is None:
+                index.record(fingerprint, output_dir)  # the index forgot it (moved, or a fresh log dir)
+            return done_metrics["test/mse"]
+        earlier = index.finished_run(fingerprint) if resume else None
+        # The cut saves training time: a run already finished (here or elsewhere) is still a result.
+        if earlier is None and (reason := cut_reason(cfg)) is not None:
+            return skip(output_dir, reason)
+        # Only a job with no finished result of its own gets here: what it holds is an unfinished attempt.
+        clear_attempt(output_dir, keep_resume_point=resume)
+        if earlier is not None:
+            return reuse(earlier, output_dir, cfg)
+        if cfg.arch.get("menu"):
+            metrics = train_auto(cfg, fingerprint=fingerprint, run_candidate=lambda child: run_candidate(child, index))
+        else:
+            metrics = train(cfg, fingerprint=fingerprint)
+        index.record(fingerprint, output_dir)
+    return metrics["test/mse"]
+
+
+def run_candidate(cfg: DictConfig, index: RunIndex) -> Path:
+    """One candidate of arch=auto, run as a job of its own would be (so a sweep holding arch=auto beside
+    arch=orthogonal trains that translator once): the folder that holds its finished run."""
+    fingerprint = run_fingerprint(cfg)
+    run_once(cfg, index, fingerprint)
+    return finished_in(Path(cfg.paths.output_dir), fingerprint)[0]
 
 
 def skip(output_dir: Path, reason: str) -> float:
@@ -157,8 +173,3 @@ def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
     return metrics["test/mse"]
 
 
-def finish_wandb() -> None:
-    """Close this job's W&B run: joblib reuses worker processes, and an open run would swallow the next job's."""
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and wandb.run is not None:
-        wandb.finish()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -175,6 +176,14 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
              cfg.arch.name, metrics["test/mse"], lstsq["test/mse"], floor["test/mse"], metrics["test/cosine"],
              lstsq["test/cosine"], floor["test/cosine"], output_dir)
     return metrics
+
+
+def finish_wandb() -> None:
+    """Close this run's W&B run: joblib reuses worker processes (and arch=auto trains several runs in one),
+    and an open run would swallow the next one's."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
 
 
 def validation_scores(module: TranslatorModule, search: ValidationSearch | None) -> dict | None:

@@ -43,6 +43,8 @@ def start_from_closed_form(net: nn.Module, closed_form: Mapping[str, DictConfig]
     """Apply the net's `init`; return what the closed-form fit chose (empty for random)."""
     from embtrans.translators.baselines import closed_form_maps  # Hydra's instantiate: not for Translator.load
 
+    if hasattr(net, "start"):  # a translator with its own start (orthogonal.py): means, rotation, scale
+        return net.start(train.source, train.target)
     init = getattr(net, "init", "random")
     if init == "random":
         return {}

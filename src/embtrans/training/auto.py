@@ -1,0 +1,136 @@
+"""arch=auto: fit a small menu of translators on the training split and keep, for this pair, the one whose
+validation search scores best (nDCG@10 of B's validation queries over the translated validation passages).
+The test split is never consulted: each candidate's test scores are computed, as every run's are, only
+after all of them have been trained, and play no part in the choice.
+
+Each candidate is a whole run in ``candidates/<name>/`` (its metrics.json, checkpoint, translated vectors,
+logs); the job's own files are the chosen one's, and its metrics.json says what was chosen and why
+(``run.auto``). A killed job trains only the candidates it had not finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from embtrans.data.paired import load_paired_embeddings
+from embtrans.errors import UserError
+from embtrans.run_files import DamagedFile, read_metrics, write_json
+from embtrans.training.resume import resume_path
+from embtrans.training.run import finish_wandb, train
+from embtrans.training.validation_search import ValidationSearch
+
+log = logging.getLogger(__name__)
+
+K = 10  # the choice's nDCG@k, the analysis' headline k
+RULE = f"the highest validation nDCG@{K} (B's validation queries over the translated validation passages); " \
+       "ties go to the earlier candidate of the menu; the test split is not consulted"
+# What the job's folder holds of the chosen candidate's run: what the analysis and Translator.from_run read.
+CHOSEN_FILES = ("checkpoints/best.ckpt", "translated", "split.csv")
+
+
+def candidate_config(cfg: DictConfig, name: str, output_dir: Path) -> DictConfig:
+    """The config of the run ``python train.py <this job's settings> arch=<the candidate>`` would have,
+    writing into ``output_dir``: the candidate's arch, loss and monitor (menu.<name>), everything else as the job's."""
+    entry = cfg.arch.menu[name]
+    child = cfg.copy()
+    with open_dict(child):
+        child.arch = entry.arch
+        child.loss = entry.get("loss") or "mse"
+        child.monitor = entry.get("monitor") or {"metric": "val/mse", "mode": "min"}
+        child.paths.output_dir = str(output_dir)
+    return child
+
+
+def train_here(cfg: DictConfig) -> Path:
+    """Run one candidate in its folder, or keep the run it already finished there: the folder. A sweep's job
+    passes its own runner instead (sweep/job.py), which also reuses a twin finished elsewhere."""
+    folder = Path(cfg.paths.output_dir)
+    if (folder / "metrics.json").exists():
+        try:
+            read_metrics(folder)
+            return folder
+        except DamagedFile as damaged:
+            log.warning("%s", damaged)
+    if folder.exists() and not resume_path(folder).exists():
+        shutil.rmtree(folder)  # an attempt that left no resume point: no result, nothing to go on from
+    train(cfg)
+    return folder
+
+
+def validation_ndcg(metrics: dict) -> float:
+    return float(metrics["run"]["validation"][f"ndcg@{K}"])
+
+
+def check_menu(cfg: DictConfig) -> list[str]:
+    menu = cfg.arch.get("menu") or {}
+    if not menu:
+        raise UserError("arch=auto needs at least one candidate in arch.menu")
+    nested = [name for name, entry in menu.items() if entry.arch.get("menu")]
+    if nested:
+        raise UserError(f"arch.menu.{nested[0]} is itself an auto translator: list plain translators in the menu")
+    return list(menu)
+
+
+def train_auto(cfg: DictConfig, fingerprint: str | None = None,
+               run_candidate: Callable[[DictConfig], Path] | None = None) -> dict:
+    started = time.perf_counter()
+    names = check_menu(cfg)
+    # Before any training: without validation queries there is nothing to choose by.
+    try:
+        ValidationSearch.from_paired(load_paired_embeddings(cfg, show_progress=cfg.data.show_progress), K)
+    except UserError:
+        raise UserError(f"arch=auto chooses by the validation search's nDCG@{K}, and the validation split of "
+                        f"{cfg.dataset.name!r} has no query with a relevant validation passage: raise "
+                        "dataset.val_fraction (or dataset.limit), or train one translator with arch=<name>") from None
+    output_dir = Path(cfg.paths.output_dir)
+    run_candidate = run_candidate or train_here
+    folders, results = {}, {}
+    for number, name in enumerate(names, 1):
+        log.info("arch=auto: candidate %s (%d of %d)", name, number, len(names))
+        try:
+            folders[name] = run_candidate(candidate_config(cfg, name, output_dir / "candidates" / name))
+        finally:
+            finish_wandb()  # one W&B run per candidate
+        results[name] = read_metrics(folders[name])
+    scores = {name: validation_ndcg(metrics) for name, metrics in results.items()}
+    chosen = max(names, key=lambda name: (scores[name], -names.index(name)))
+    log.info("arch=auto chose %s: validation nDCG@%d %s", chosen, K,
+             ", ".join(f"{name} {score:.4f}" for name, score in scores.items()))
+    return adopt(cfg, output_dir, chosen, folders, results, scores, fingerprint, time.perf_counter() - started)
+
+
+def adopt(cfg: DictConfig, output_dir: Path, chosen: str, folders: dict[str, Path], results: dict, scores: dict,
+          fingerprint: str | None, seconds: float) -> dict:
+    """Make the job's folder the chosen candidate's run: its checkpoint, translated vectors and split, a
+    config whose arch.net rebuilds it, and metrics.json with the choice (run.auto)."""
+    source = folders[chosen]
+    for name in CHOSEN_FILES:
+        target = output_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target)
+        elif (source / name).exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / name, target)
+    config = cfg.copy()
+    with open_dict(config):
+        config.arch.net = cfg.arch.menu[chosen].arch.net  # Translator.from_run rebuilds the chosen net
+    OmegaConf.save(config, output_dir / "config.yaml", resolve=True)
+    metrics = results[chosen]
+    chosen_run = metrics["run"]
+    metrics["run"] = {**chosen_run, "arch": cfg.arch.name, "fingerprint": fingerprint, "seconds": round(seconds, 2),
+                      "best_checkpoint": "checkpoints/best.ckpt" if chosen_run.get("best_checkpoint") else None,
+                      "auto": {"chosen": chosen, "chosen_arch": chosen_run["arch"], "loss": chosen_run.get("loss"),
+                               "rule": RULE, f"validation ndcg@{K}": scores,
+                               "candidates": {name: os.path.relpath(folder, output_dir)
+                                              for name, folder in folders.items()}}}
+    write_json(output_dir / "metrics.json", metrics)  # last: its presence means the job finished
+    return metrics

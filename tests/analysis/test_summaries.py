@@ -145,6 +145,32 @@ def test_only_the_comparisons_the_study_allows_are_made(planted):
     assert families == {"depth"}
 
 
+def test_the_retrieval_translators_are_set_against_procrustes_and_linear_retrieval_on_every_pair(planted):
+    """orthogonal (here the planted translator better on every query) against Procrustes and linear_retrieval
+    (here the plain one), per pair and over all: issue 26's targets read these rows."""
+    from dataclasses import replace
+
+    results, items, _ = planted
+    renamed = {("mlp1", 8): ("orthogonal", None), ("linear", None): ("linear_retrieval", None)}
+
+    def rename(tid):
+        arch, width = renamed.get((tid.arch, tid.width), (tid.arch, tid.width))
+        return replace(tid, arch=arch, width=width)
+
+    relabelled = Items(references=items.references, query_clusters=items.query_clusters,
+                       translators={(pid, rename(tid)): arrays for (pid, tid), arrays in items.translators.items()})
+    ids = [rename(TranslatorId(r.arch, None if pd.isna(r.width) else int(r.width), r.kind, seed=r.seed))
+           for r in results.itertuples()]
+    rows = results.assign(arch=[t.arch for t in ids], width=[t.width for t in ids], translator=[t.label for t in ids],
+                          run_label=[t.run_label for t in ids])
+    comparisons = build_tables(rows, relabelled, Settings(replicates=200))["comparisons"]
+    for family, second in (("against procrustes", "procrustes (closed form)"), ("against linear_retrieval", "linear_retrieval")):
+        asked = comparisons[(comparisons["family"] == family) & (comparisons["metric"] == f"ndcg@{K}")]
+        assert set(asked["first"]) == {"orthogonal"} and set(asked["second"]) == {second}
+        assert set(asked["scope"]) == {"all pairs", *(pid.title for pid in PAIRS)}
+        assert set(asked["verdict"]) == {"better"}
+
+
 def test_the_best_trained_translator_is_chosen_on_validation_when_every_run_has_a_validation_search(planted):
     results, items, tables = planted
     learned = tables["comparisons"][tables["comparisons"]["family"] == "learned vs closed form"]

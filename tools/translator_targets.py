@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CHALLENGERS = ["orthogonal", "auto"]
+CHALLENGERS = ["orthogonal", "auto", "auto_translation"]
 RIVALS = {"procrustes": "procrustes (closed form)", "linear_retrieval": "linear_retrieval"}
 SHOWN = [*CHALLENGERS, "linear_retrieval", "procrustes (closed form)", "lstsq (closed form)"]
 COSINE_TOLERANCE = 0.03

@@ -48,6 +48,17 @@ def test_auto_keeps_the_best_on_validation_whatever_the_test_split_says(compose_
     assert {name: os.stat(tmp_path / "candidates" / name / "metrics.json").st_mtime_ns for name in names} == written
     assert Translator.from_run(tmp_path).info["net"] == dict(cfg.arch.menu[worst].arch.net)
 
+    # Only translations (arch=auto_translation's rule, here with no tolerance): the candidates whose validation
+    # cosine to B falls below Procrustes' are left out first, and the choice is the best of the others.
+    with open_dict(cfg):
+        cfg.arch.max_cosine_drop, cfg.arch.cosine_reference = 0.0, "procrustes"
+    translations = train_auto(cfg, fingerprint="translations")["run"]["auto"]
+    cosines = translations["translation"]["validation cosine"]
+    kept = [name for name in names if cosines[name] >= cosines["procrustes"]]
+    assert set(cosines) == set(names) and translations["translation"]["left out"] == [n for n in names if n not in kept]
+    assert translations["chosen"] == max(kept, key=lambda name: translations["validation ndcg@10"][name])
+    assert {name: os.stat(tmp_path / "candidates" / name / "metrics.json").st_mtime_ns for name in names} == written
+
     # The geometry-preserving candidate left training still orthogonal (384 -> 512: orthonormal columns).
     net = Translator.from_run(tmp_path / "candidates" / "orthogonal").net
     assert isinstance(net, OrthogonalTranslator)

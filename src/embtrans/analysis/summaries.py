@@ -213,8 +213,8 @@ class Question:
 
 
 # Translators set against Procrustes and linear_retrieval on every pair: the geometry-preserving map and the
-# per-pair choice by validation.
-CHALLENGERS = ("orthogonal", "auto")
+# per-pair choices by validation (any candidate, or translations only).
+CHALLENGERS = ("orthogonal", "auto", "auto_translation")
 
 
 def questions(translators: pd.DataFrame) -> list[Question]:

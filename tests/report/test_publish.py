@@ -226,24 +226,32 @@ def numbers_in(text: str) -> list[float]:
     return [float(m) for m in re.findall(r"\d+\.\d+(?:e[-+]?\d+)?", text)]
 
 
-@pytest.mark.skipif(not (RESULTS / "reference_study" / "index.html").exists(), reason="no reference study checked in")
-def test_every_number_of_the_readmes_findings_is_in_the_checked_in_study():
+# Each section of docs/results.md that states a checked-in study's findings: the study, the section's heading,
+# and how many numbers and "x [low, high]" triples it must quote at least (so that a section emptied of them fails).
+FINDINGS = [("reference_study", "## The reference study", 40, 20),
+            ("translator_choice", "## Which translator for my pair?", 30, 10)]
+
+
+@pytest.mark.parametrize("name, heading, at_least, triples_at_least", FINDINGS, ids=[f[0] for f in FINDINGS])
+def test_every_number_of_the_docs_findings_is_in_the_checked_in_study(name, heading, at_least, triples_at_least):
     """The findings the docs state (docs/results.md; the README links there) quote the checked-in tables
     and report, rounded, never a number of their own."""
+    study = RESULTS / name
+    if not (study / "index.html").exists():
+        pytest.skip(f"no {name} study checked in")
     results = (ROOT / "docs" / "results.md").read_text()
-    findings = results.split("## The reference study", 1)[1].split("**How it was made", 1)[0]
-    study = RESULTS / "reference_study"
+    findings = results.split(heading, 1)[1].split("**How it was made", 1)[0]
     corpus = [(study / "report.md").read_text()] + [p.read_text() for p in sorted((study / "analysis" / "tables").iterdir())]
     known = [abs(x) for text in corpus for x in numbers_in(text)]
     quoted = README_NUMBER.findall(findings)
-    assert len(quoted) > 40
+    assert len(quoted) > at_least
     for digits, _ in quoted:
         assert any(rounds_to(x, digits) for x in known), digits
     # A number quoted with its interval, "x [low, high]", must come from one row (or one sentence) that
     # holds all three: a table row's mean and bounds, or a comparison's effect and interval.
     rows = [numbers_in(line) for text in corpus for line in text.splitlines()]
     triples = re.findall(rf"{NUMBER_TEXT}\s?%?\s*\[{NUMBER_TEXT}\s?%?,\s*{NUMBER_TEXT}\s?%?\]", findings)
-    assert len(triples) > 20
+    assert len(triples) > triples_at_least
     for triple in triples:
         assert any(all(any(rounds_to(abs(x), d) for x in row) for d in triple) for row in rows), triple
 

@@ -50,9 +50,12 @@ def test_auto_keeps_the_best_on_validation_whatever_the_test_split_says(compose_
 
     # Only translations (arch=auto_translation's rule, here with no tolerance): the candidates whose validation
     # cosine to B falls below Procrustes' are left out first, and the choice is the best of the others.
+    # (At another seed, so that the job's metrics.json must say its own seed, not its reused candidates'.)
     with open_dict(cfg):
-        cfg.arch.max_cosine_drop, cfg.arch.cosine_reference = 0.0, "procrustes"
-    translations = train_auto(cfg, fingerprint="translations")["run"]["auto"]
+        cfg.arch.max_cosine_drop, cfg.arch.cosine_reference, cfg.seed = 0.0, "procrustes", 5
+    run = train_auto(cfg, fingerprint="translations")["run"]
+    translations = run["auto"]
+    assert run["seed"] == 5
     cosines = translations["translation"]["validation cosine"]
     kept = [name for name in names if cosines[name] >= cosines["procrustes"]]
     assert set(cosines) == set(names) and translations["translation"]["left out"] == [n for n in names if n not in kept]

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from embtrans.analysis.identifiers import file_name
 from embtrans.errors import UserError
 from embtrans.paths import CONFIG_DIR
+from embtrans.translators.artefact import run_net_config
 
 
 @dataclass
@@ -103,7 +104,8 @@ def read_run(run_dir: Path) -> tuple[RunFacts, dict]:
     config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
     info = metrics["run"]
     facts = RunFacts(run_dir, info["dims"], info["split_sizes"], info.get("epochs"), info.get("seconds"),
-                     info.get("seed"), config["arch"].get("net") or {}, wandb_run_dir(run_dir), info.get("stopped_by"),
+                     info.get("seed"), run_net_config(config, info) if config["arch"].get("net") or info.get("auto")
+                     else {}, wandb_run_dir(run_dir), info.get("stopped_by"),
                      info.get("precision"), (run_dir / "transport.json").exists())
     return facts, config
 

@@ -140,8 +140,8 @@ def validation_cosine(folder: Path, paired: PairedEmbeddings) -> float:
 
 def adopt(cfg: DictConfig, output_dir: Path, chosen: str, folders: dict[str, Path], results: dict, scores: dict,
           fingerprint: str | None, seconds: float, translation: dict | None = None) -> dict:
-    """Make the job's folder the chosen candidate's run: its checkpoint, translated vectors and split, a
-    config whose arch.net rebuilds it, and metrics.json with the choice (run.auto)."""
+    """Make the job's folder the chosen candidate's run: its checkpoint, translated vectors and split, the
+    job's config, and metrics.json with the choice (run.auto)."""
     source = folders[chosen]
     for name in CHOSEN_FILES:
         target = output_dir / name
@@ -152,13 +152,15 @@ def adopt(cfg: DictConfig, output_dir: Path, chosen: str, folders: dict[str, Pat
         elif (source / name).exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, target)
-    config = cfg.copy()
-    with open_dict(config):
-        config.arch.net = cfg.arch.menu[chosen].arch.net  # Translator.from_run rebuilds the chosen net
-    OmegaConf.save(config, output_dir / "config.yaml", resolve=True)
+    # The job's own settings: run.auto.chosen names the net in arch.menu (Translator.from_run reads it there),
+    # so every seed's config is the same translator's, whichever candidate it chose.
+    OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
     metrics = results[chosen]
     chosen_run = metrics["run"]
-    metrics["run"] = {**chosen_run, "arch": cfg.arch.name, "fingerprint": fingerprint, "seconds": round(seconds, 2),
+    # The job's seed, not the candidate's: a closed form is one run at every seed, reused, and records the
+    # seed of the job that fitted it first.
+    metrics["run"] = {**chosen_run, "arch": cfg.arch.name, "seed": cfg.seed, "fingerprint": fingerprint,
+                      "seconds": round(seconds, 2),
                       "best_checkpoint": "checkpoints/best.ckpt" if chosen_run.get("best_checkpoint") else None,
                       "auto": {"chosen": chosen, "chosen_arch": chosen_run["arch"], "loss": chosen_run.get("loss"),
                                "rule": RULE + (TRANSLATION_RULE if translation else ""),

@@ -116,7 +116,7 @@ class Translator:
             raise UserError(f"{run_dir} is not a finished run (it has no config.yaml): "
                             "point run_dir at a folder python train.py finished")
         config = OmegaConf.to_container(OmegaConf.load(config_path), resolve=False)
-        net_config = dict(config["arch"]["net"])
+        net_config = run_net_config(config, run)
         checkpoint = run_dir / (run.get("best_checkpoint") or "checkpoints/best.ckpt")
         if not checkpoint.is_file():
             raise UserError(f"{run_dir} has no kept checkpoint ({checkpoint.name} is missing): train the run again")
@@ -136,6 +136,14 @@ class Translator:
                        "test/mse": metrics.get("test/mse")},
         }
         return cls(net, info)
+
+
+def run_net_config(config: dict, run: dict) -> dict:
+    """The net a finished run kept, from its config.yaml: the arch's own, or for arch=auto the chosen
+    candidate's (metrics.json's run.auto.chosen names it in arch.menu)."""
+    if chosen := (run.get("auto") or {}).get("chosen"):
+        return dict(config["arch"]["menu"][chosen]["arch"]["net"])
+    return dict(config["arch"]["net"])
 
 
 def build_net(net_config: dict, in_dim: int, out_dim: int) -> nn.Module:

@@ -16,8 +16,11 @@ ARCHS = sorted(p.stem for p in (Path(CONFIG_DIR) / "arch").glob("*.yaml"))
 @pytest.mark.parametrize("name", ARCHS)
 def test_every_arch_keeps_the_contract(name, compose_train):
     cfg = compose_train(f"arch={name}")
-    net = instantiate(cfg.arch.net, in_dim=6, out_dim=4)
-    assert isinstance(net, TranslatorNet)
-    assert isinstance(net, ClosedFormTranslator) == bool(cfg.arch.get("closed_form", False)), name
-    if not cfg.arch.get("closed_form", False):
-        assert net(torch.zeros(3, 6)).shape == (3, 4)
+    # arch=auto and its kin hold no net of their own: each candidate of their menu keeps the contract
+    archs = [entry.arch for entry in cfg.arch.menu.values()] if cfg.arch.get("menu") else [cfg.arch]
+    for arch in archs:
+        net = instantiate(arch.net, in_dim=6, out_dim=4)
+        assert isinstance(net, TranslatorNet)
+        assert isinstance(net, ClosedFormTranslator) == bool(arch.get("closed_form", False)), (name, arch.name)
+        if not arch.get("closed_form", False):
+            assert net(torch.zeros(3, 6)).shape == (3, 4)

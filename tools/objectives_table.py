@@ -12,10 +12,8 @@ highest test Jaccard@10 (chosen on test, which the table says) against the untra
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import pandas as pd
+from analysis_tables import arguments, tables
 
 REFERENCES = ["procrustes (closed form)", "lstsq (closed form)", "cca (closed form)",
               "local_procrustes (closed form)"]
@@ -36,14 +34,8 @@ def mse_cell(row: pd.Series) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("analysis_dir", type=Path)
-    parser.add_argument("--k", type=int, default=10)
-    args = parser.parse_args()
-    tables = args.analysis_dir / "tables"
-    translators = pd.read_csv(tables / "translators.csv")
-    comparisons = pd.read_csv(tables / "comparisons.csv")
-    knn = pd.read_csv(tables / "knn.csv")
+    args = arguments(__doc__)
+    translators, comparisons, knn = tables(args.analysis_dir, "translators", "comparisons", "knn")
     k = args.k
     learned = comparisons[comparisons["family"] == "learned vs closed form"]
     chosen = learned["first"].iloc[0]

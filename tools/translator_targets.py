@@ -13,10 +13,8 @@ and each target, met on how many pairs, with every miss and by how much.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import pandas as pd
+from analysis_tables import arguments, tables
 
 CHALLENGERS = ["orthogonal", "auto", "auto_translation"]
 RIVALS = {"procrustes": "procrustes (closed form)", "linear_retrieval": "linear_retrieval"}
@@ -113,14 +111,8 @@ def targets(challenger: str, translators: pd.DataFrame, comparisons: pd.DataFram
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("analysis_dir", type=Path)
-    parser.add_argument("--k", type=int, default=10)
-    args = parser.parse_args()
-    tables = args.analysis_dir / "tables"
-    translators = pd.read_csv(tables / "translators.csv")
-    comparisons = pd.read_csv(tables / "comparisons.csv")
-    retrieval = pd.read_csv(tables / "retrieval.csv")
+    args = arguments(__doc__)
+    translators, comparisons, retrieval = tables(args.analysis_dir, "translators", "comparisons", "retrieval")
     print(f"Test split, mean over seeds; intervals: percentile bootstrap over test queries or texts and seeds "
           f"({args.analysis_dir}).\n")
     table_of_pairs(translators, args.k)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -96,6 +97,35 @@ def test_sweep_trains_each_run_once_and_resumes(cli_env, tmp_path):
     assert list(summary["status"]) == ["reused"] * 4
     assert not list((tmp_path / "second").rglob("*.ckpt"))
     assert metrics(job(tmp_path / "second", "mlp1-x2"))["test/mse"] == metrics(job(tmp_path / "first", "mlp1-x2"))["test/mse"]
+
+
+@pytest.mark.slow
+def test_auto_beside_one_of_its_candidates_trains_that_candidate_once(cli_env, tmp_path):
+    """arch=auto's candidates are runs like any job's: the orthogonal map the sweep also trains on its own is
+    trained once, by whichever job claims it first, and the other holds a pointer to it."""
+    from embtrans.translators.artefact import Translator
+
+    result = sweep(["arch=orthogonal,auto", "seed=0"], cli_env, tmp_path, "auto")
+    assert result.returncode == 0, result.stderr
+    auto, alone = job(tmp_path / "auto", "auto-x1"), job(tmp_path / "auto", "orthogonal-x1")
+    candidate = auto / "candidates" / "orthogonal"
+    pointers = [folder for folder in (alone, candidate) if "reused_from" in metrics(folder)]
+    assert len(pointers) == 1, pointers
+    (pointer,) = pointers
+    trained = alone if pointer == candidate else candidate
+    assert (pointer / metrics(pointer)["reused_from"]).resolve() == trained.resolve()
+    run = metrics(auto)["run"]
+    assert run["arch"] == "auto" and run["seed"] == 0
+    assert set(run["auto"]["validation ndcg@10"]) == {"lstsq", "procrustes", "orthogonal", "linear_retrieval"}
+    translator = Translator.from_run(auto)
+    assert translator.info["net"] == run_net(auto, run["auto"]["chosen"])
+    assert translator.translate(np.zeros((2, 50), dtype=np.float32)).shape == (2, 512)
+
+
+def run_net(job_dir, name):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(job_dir / "config.yaml").arch.menu[name].arch.net)
 
 
 @pytest.mark.slow

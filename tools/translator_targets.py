@@ -16,7 +16,9 @@ from __future__ import annotations
 import pandas as pd
 from analysis_tables import arguments, tables
 
-CHALLENGERS = ["orthogonal", "auto", "auto_translation"]
+# the translators the analysis sets against Procrustes and linear_retrieval, one list for both
+from embtrans.analysis.summaries import CHALLENGERS
+
 RIVALS = {"procrustes": "procrustes (closed form)", "linear_retrieval": "linear_retrieval"}
 SHOWN = [*CHALLENGERS, "linear_retrieval", "procrustes (closed form)", "lstsq (closed form)"]
 COSINE_TOLERANCE = 0.03

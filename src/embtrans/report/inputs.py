@@ -104,8 +104,7 @@ def read_run(run_dir: Path) -> tuple[RunFacts, dict]:
     config = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml"), resolve=False)
     info = metrics["run"]
     facts = RunFacts(run_dir, info["dims"], info["split_sizes"], info.get("epochs"), info.get("seconds"),
-                     info.get("seed"), run_net_config(config, info) if config["arch"].get("net") or info.get("auto")
-                     else {}, wandb_run_dir(run_dir), info.get("stopped_by"),
+                     info.get("seed"), run_net_config(config, info), wandb_run_dir(run_dir), info.get("stopped_by"),
                      info.get("precision"), (run_dir / "transport.json").exists())
     return facts, config
 

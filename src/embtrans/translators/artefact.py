@@ -140,10 +140,10 @@ class Translator:
 
 def run_net_config(config: dict, run: dict) -> dict:
     """The net a finished run kept, from its config.yaml: the arch's own, or for arch=auto the chosen
-    candidate's (metrics.json's run.auto.chosen names it in arch.menu)."""
+    candidate's (metrics.json's run.auto.chosen names it in arch.menu); {} for a config without one."""
     if chosen := (run.get("auto") or {}).get("chosen"):
         return dict(config["arch"]["menu"][chosen]["arch"]["net"])
-    return dict(config["arch"]["net"])
+    return dict(config["arch"].get("net") or {})
 
 
 def build_net(net_config: dict, in_dim: int, out_dim: int) -> nn.Module:

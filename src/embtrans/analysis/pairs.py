@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from embtrans.analysis.identifiers import PairId
 from embtrans.analysis.runs import Run
-from embtrans.data.paired import PairedEmbeddings, load_paired_embeddings
+from embtrans.data.paired import UNUSED, PairedEmbeddings, load_paired_embeddings
 from embtrans.errors import UserError
 from embtrans.metrics.stitching import fit_classifier
 from embtrans.run_files import DamagedFile
@@ -117,11 +117,14 @@ def load_pair(run: Run, embedding_cache_dir: str) -> PairData:
     cfg = run.config.copy()
     with open_dict(cfg):
         cfg.paths.embedding_cache_dir = embedding_cache_dir
+        # The pair's references (closed forms, classifiers) fit on the whole training split, whatever
+        # sample of it this run fitted on.
+        cfg.dataset.train_pairs = None
     paired = load_paired_embeddings(cfg, show_progress=True)
     split_file = pd.read_csv(run.run_dir / "split.csv", dtype=str, keep_default_na=False)
     now = paired.dataset.texts["id"].astype(str).to_numpy()
-    if len(split_file) != len(now) or (split_file["id"].to_numpy() != now).any() \
-            or (split_file["split"].to_numpy() != paired.split).any():
+    sides = split_file["split"].replace({UNUSED: "train"}).to_numpy()
+    if len(split_file) != len(now) or (split_file["id"].to_numpy() != now).any() or (sides != paired.split).any():
         raise UserError(f"the texts or split of {run.run_dir} differ from what its config.yaml gives today "
                         "(the dataset source changed?): re-run that sweep")
     return PairData(data_tag(run.config), paired)

@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from embtrans.data.embedding_cache import EmbeddingCache
-from embtrans.data.split import assign_splits, limit_groups
+from embtrans.data.split import assign_splits, limit_groups, unit_hash
 from embtrans.data.text_dataset import TextDataset
 from embtrans.errors import UserError
 
@@ -18,7 +18,7 @@ from embtrans.errors import UserError
 @dataclass
 class PairedEmbeddings:
     dataset: TextDataset
-    split: np.ndarray  # 'train' | 'val' | 'test' per text row
+    split: np.ndarray  # 'train' | 'val' | 'test' per text row ('unused': a training text dataset.train_pairs left out)
     source: np.ndarray  # (n, d_A) float32, model A's vectors of dataset.texts
     target: np.ndarray  # (n, d_B) float32, model B's vectors of the same texts
     source_manifest: dict
@@ -28,7 +28,9 @@ class PairedEmbeddings:
         return np.flatnonzero(self.split == split)
 
     def split_sizes(self) -> dict[str, int]:
-        return {name: int((self.split == name).sum()) for name in ("train", "val", "test")}
+        sizes = {name: int((self.split == name).sum()) for name in ("train", "val", "test")}
+        unused = int((self.split == UNUSED).sum())
+        return sizes | ({UNUSED: unused} if unused else {})
 
 
 def load_text_dataset(dataset_cfg: DictConfig) -> TextDataset:
@@ -63,10 +65,34 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
                 + "): raise dataset.limit"
                 + (" or dataset.val_fraction" if name == "val" else "")
             )
+    if cfg.get("arch") is None or cfg.arch.get("paired", True):  # an unpaired fit reads no pairs to count
+        split = keep_train_pairs(split, dataset.texts["id"], cfg.dataset.get("train_pairs"), cfg.get("seed", 0))
     cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)
     source, source_manifest = cache.embeddings(dataset, instantiate(cfg.model_a.encoder))
     target, target_manifest = cache.embeddings(dataset, instantiate(cfg.model_b.encoder))
     return PairedEmbeddings(dataset, split, flush_tiny(source), flush_tiny(target), source_manifest, target_manifest)
+
+
+UNUSED = "unused"
+
+
+def keep_train_pairs(split: np.ndarray, ids: pd.Series, n: int | None, seed: int) -> np.ndarray:
+    """Only ``n`` of the training texts stay 'train' (the rest become 'unused'); None keeps them all.
+
+    The kept texts are the first ``n`` of the training texts in an order hashed from each text's id and
+    the run's seed: a smaller sample is contained in a larger one of the same seed (nested), and another
+    seed draws another sample. Validation and test texts never change side.
+    """
+    if n is None:
+        return split
+    train = np.flatnonzero(split == "train")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(train):
+        raise UserError(f"dataset.train_pairs={n!r} must be a whole number from 1 to the {len(train):,} training "
+                        "texts of this split, or null for all of them")
+    order = train[np.argsort(unit_hash(ids.iloc[train], seed, "train_pairs"), kind="stable")]
+    kept = split.astype(f"<U{max(len(UNUSED), split.dtype.itemsize // 4)}")  # room for the longer name
+    kept[order[n:]] = UNUSED
+    return kept
 
 
 TINY = 1e-30

@@ -18,7 +18,7 @@ from embtrans.run_files import DamagedFile, read_metrics, reused_run, write_json
 from embtrans.sweep.environment import set_project_env
 from embtrans.sweep.faults import describe_fault
 from embtrans.sweep.orphan_guard import exit_when_orphaned
-from embtrans.sweep.run_index import RunIndex, run_fingerprint
+from embtrans.sweep.run_index import RunIndex, run_fingerprint, seed_matters
 from embtrans.training.auto import train_auto
 from embtrans.training.resume import resume_path
 from embtrans.training.run import finish_wandb, train
@@ -164,7 +164,9 @@ def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
     why = "the same run is already done"
     if not cfg.arch.get("uses_width", True):
         why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
-    if cfg.arch.get("closed_form", False):
+    if not cfg.arch.get("paired", True) and cfg.dataset.get("train_pairs") is not None:
+        why += f" ({cfg.arch.name} reads no pairs, so dataset.train_pairs does not change it)"
+    if not seed_matters(cfg):
         why += f" ({cfg.arch.name} is fitted in closed form, so every seed is the same run)"
     # Relative to this job's folder, so a sweep moved together with the run it reuses still finds it.
     metrics["reused_from"] = os.path.relpath(earlier.resolve(), output_dir.resolve())

@@ -39,6 +39,13 @@ def run_fingerprint(cfg: DictConfig) -> str:
     return hashlib.sha256(json.dumps(fingerprint_settings(cfg), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def seed_matters(cfg: DictConfig) -> bool:
+    """A closed-form fit is deterministic, so every seed is the same run; unless the seed draws its training
+    sample (dataset.train_pairs) or the method itself is seeded (an unsupervised fit's halves and restarts)."""
+    return (not cfg.arch.get("closed_form", False) or bool(cfg.arch.get("seeded", False))
+            or (cfg.dataset.get("train_pairs") is not None and cfg.arch.get("paired", True)))
+
+
 def fingerprint_settings(cfg: DictConfig) -> dict:
     """The resolved settings a run's fingerprint hashes: what decides its result, in canonical form."""
     config = OmegaConf.to_container(cfg, resolve=False)
@@ -57,7 +64,10 @@ def fingerprint_settings(cfg: DictConfig) -> dict:
         net.pop("init")
     if not cfg.arch.get("uses_width", True):
         config.pop("width", None)
-    if cfg.arch.get("closed_form", False):  # a closed-form fit is deterministic: every seed is the same run
+    # All texts (as before the key existed), or a translator that reads no pairs: the same run as without it.
+    if (config.get("dataset") or {}).get("train_pairs", "absent") is None or not cfg.arch.get("paired", True):
+        (config.get("dataset") or {}).pop("train_pairs", None)
+    if not seed_matters(cfg):
         config.pop("seed", None)
     # Resolve what is left (interpolations such as ${width.factor}) without touching the paths.
     resolved = OmegaConf.to_container(OmegaConf.create(config), resolve=True)

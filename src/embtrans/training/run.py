@@ -142,6 +142,10 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "dims": {"a": in_dim, "b": out_dim},
             "parameters": sum(p.numel() for p in net.parameters()),
             "seed": cfg.seed,
+            # How many paired texts the fit read: an unsupervised translator reads none (arch.paired: false);
+            # dataset.train_pairs fits on a sample of the training texts.
+            "paired_texts": len(train_pairs) if cfg.arch.get("paired", True) else 0,
+            "train_pairs": cfg.dataset.get("train_pairs") if cfg.arch.get("paired", True) else None,
             "loss": cfg.loss,
             # what chose the kept epoch, and its best validation value
             "monitor": None if cfg.arch.get("closed_form") else {"metric": monitor.metric, "best": best_score(trainer)},

@@ -21,6 +21,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from embtrans.analysis.chroma_store import EmbeddingStore, collection_name
+from embtrans.analysis.data_curve import unpaired_failures
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
 from embtrans.analysis.pairs import PairData, load_pair, pair_id, translated_test
 from embtrans.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
@@ -157,7 +158,7 @@ def analyze(cfg: DictConfig) -> Analysis:
                 )
                 items.translators[(pid, candidate.id)] = per_item
                 scored.append((candidate, result))
-                rows.append(result_row(pid, candidate, result, reference))
+                rows.append(result_row(pid, candidate, result, reference, len(pair.paired.rows("train"))))
             pictured = chosen(scored, cfg.figures.translators, cfg.figures.run_seed)
             for candidate, result in pictured:
                 label = f"{pid.name} {candidate.id.run_label}"
@@ -368,7 +369,7 @@ def stitching_of(pair: PairData, translated: np.ndarray, cfg: DictConfig) -> tup
                                       classifier_a, pair.native_a)
 
 
-def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict) -> dict:
+def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict, train_size: int) -> dict:
     run, tid = candidate.run, candidate.id
     row = {
         "dataset": pid.dataset, "pair": pid.name, "model_a": pid.model_a, "model_b": pid.model_b,
@@ -382,6 +383,9 @@ def result_row(pid: PairId, candidate: Candidate, result: dict, reference: dict)
         **({"val_ndcg": candidate.val_ndcg} if run is None else {}),
         # Where and in which number format it trained: comparisons that mix them compare machines too.
         "trained_on": trained_on(run), "precision": run.info.get("precision") if run else None,
+        # How many paired texts its fit read (0: unsupervised): the x of the data curve (analysis/data_curve.py).
+        # Runs from before the count was recorded read every training text.
+        "paired_texts": run.info.get("paired_texts", run.info["split_sizes"]["train"]) if run else train_size,
     }
     row.update({k: v for k, v in result.items() if k != "ranking"})
     row.update({k: v for k, v in reference.items() if k != "search"})
@@ -459,12 +463,14 @@ def best_by_validation(trained: dict[str, list[tuple[Candidate, dict]]]) -> str 
 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
     analysis.tables = build_tables(analysis.results, analysis.items, Settings(**cfg.intervals))
+    analysis.tables["unpaired_failures"] = unpaired_failures(analysis.sweep.sweep_dir)
     for note in analysis.tables["seeds_left_out"]["note"]:
         log.warning("left out of a comparison: %s", note)
     write_tables(analysis.tables, analysis.output_dir / "tables")
     figures.mse_vs_width(analysis.tables["translators"], analysis.results)
     figures.retention_vs_width(analysis.tables["translators"])  # each adds to figures.written,
     figures.ndcg_matrix(analysis.tables["ndcg_matrix"], headline_translators(analysis.tables))  # = analysis.figures
+    figures.data_curve(analysis.tables["data_curve"], analysis.tables["unpaired_failures"])
     for key, examples in analysis.examples.items():
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.json", json.dumps(examples, indent=1))
         write_if_changed(analysis.output_dir / "examples" / f"{file_name(key)}.md", examples_markdown(key, examples))

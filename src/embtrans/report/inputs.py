@@ -77,6 +77,11 @@ class ReportInput:
     notes: str = ""  # the study's own notes (report.notes: a Markdown file, no raw HTML: build.read_notes), section 1
     conclusion: str = ""  # the study's written conclusion (report.conclusion: a Markdown file), atop the generated one
     title: str = ""  # report.title; empty: "Embedding translation: results of sweep <name>"
+    # What a paired text buys (analysis/data_curve.py): the curves, the unpaired fits' worth in pairs, and the
+    # unpaired fits that found no alignment. Empty when the sweep holds no such runs.
+    data_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairs_worth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unpaired_failures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def config_description(group: str, name: str) -> str:
@@ -150,7 +155,9 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
             models.setdefault(model["name"], {"dim": model["dim"],
                                               "description": config_description("model_a", model["name"])})
     for tag, rows in results.groupby("dataset", sort=True):
-        run_dir = next((d for d in rows["run_dir"] if d in runs), None)
+        # the split as a run that read every training text saw it (not a dataset.train_pairs sample)
+        read_all = [d for d in rows["run_dir"] if d in runs and "unused" not in runs[d].split_sizes]
+        run_dir = next(iter(read_all), next((d for d in rows["run_dir"] if d in runs), None))
         run = runs.get(run_dir)
         config = configs.get(run_dir) or next(iter(configs.values()))
         name = config["dataset"]["name"]
@@ -171,6 +178,12 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
         try:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:  # no comparison could be made: a header-less empty table
+            tables[name] = pd.DataFrame()
+    for name in ("data_curve", "pairs_worth", "unpaired_failures"):  # optional: older analyses lack them
+        path = analysis_dir / "tables" / f"{name}.csv"
+        try:
+            tables[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()
+        except pd.errors.EmptyDataError:
             tables[name] = pd.DataFrame()
     return ReportInput(
         name=sweep_dir.name, results=results, **tables, references=summary.get("references", {}), examples=examples,

@@ -21,6 +21,7 @@ from mdit_py_plugins.anchors import anchors_plugin
 from embtrans.files import write_if_changed
 from embtrans.report.conclusions import conclusions
 from embtrans.report.content import Figure, Markdown, slug
+from embtrans.report.data_curve_section import data_curve_section
 from embtrans.report.diagrams import draw_measurement_protocol, plain_text
 from embtrans.report.inputs import ReportInput
 from embtrans.report.markup import code_span, escape_markdown, markdown_text
@@ -91,6 +92,7 @@ def render_report(report: ReportInput, folder: Path, examples_per_pair: int = 2,
         "title": title, "placeholder": report.placeholder, "sections": SECTIONS, "command": report.command,
         "intro": sections.introduction(), "architectures": architecture_figures(sections, folder),
         "kernels": sections.kernels(), "examples": sections.examples(), "aggregates": sections.aggregates(),
+        "data_curve": data_curve_section(report, sections.sources),
         "umap": sections.umap(), "conclusion": conclusions(sections), "sources": sections.appendix(),
         "left_out": report.left_out, "seeds_left_out": report.seeds_left_out, "analyze_command": analyze_command,
         "glossary": GLOSSARY,

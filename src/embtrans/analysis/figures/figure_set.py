@@ -9,6 +9,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from embtrans.analysis.figures.plots import (
+    plot_data_curve,
     plot_kernel_grid,
     plot_kernel_matrices,
     plot_mse_vs_width,
@@ -16,8 +17,11 @@ from embtrans.analysis.figures.plots import (
     plot_umap,
 )
 from embtrans.analysis.figures.projection import SharedProjection
-from embtrans.analysis.identifiers import CLOSED_FORM
+from embtrans.analysis.identifiers import CLOSED_FORM, file_name
 from embtrans.metrics.registry import title_of as metric_title
+
+# The data-curve metrics drawn (tables/data_curve.csv has them all): vec2vec's top-1, and search quality.
+CURVE_FIGURES = ("top1_accuracy", "ndcg@10")
 
 
 class FigureSet:
@@ -75,6 +79,21 @@ class FigureSet:
                 table = width_table(rows, metric)
                 paths.append(plot_mse_vs_width(table, self.folder / f"retention_vs_width_{dataset}.png", metric,
                                                metric_title(metric)))
+        self.written += paths
+        return paths
+
+    def data_curve(self, curve: pd.DataFrame, failures: pd.DataFrame) -> list[Path]:
+        """Per dataset, top-1 matching and nDCG@k against the number of paired texts (analysis/data_curve.py);
+        unpaired fits that found no alignment are named in their pair's panel."""
+        paths = []
+        for (dataset, metric), rows in curve.groupby(["dataset", "metric"], sort=True):
+            if metric in CURVE_FIGURES and rows["mean"].notna().any():
+                failed = failures[failures["dataset"] == dataset]
+                notes = {pair: "; ".join(f"{name}: no alignment found at {len(seeds)} seed(s)"
+                                         for name, seeds in group.groupby("translator"))
+                         for pair, group in failed.groupby("pair")}
+                paths.append(plot_data_curve(rows, self.folder / f"data_curve_{dataset}_{file_name(metric)}.png",
+                                             metric_title(metric), notes))
         self.written += paths
         return paths
 

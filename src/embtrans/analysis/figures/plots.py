@@ -407,3 +407,50 @@ def plot_ndcg_heatmaps(matrix: pd.DataFrame, searched: list[str], path: Path) ->
     fig.suptitle(f"nDCG@{k} of B's queries over translated passages (bold diagonal: the model's own search)",
                  fontsize=11)
     return save_figure(fig, path)
+
+
+def plot_data_curve(curve: pd.DataFrame, path: Path, label: str, failures: dict[str, str] | None = None) -> Path:
+    """One metric against the number of paired texts a fit read (log scale), one panel per pair: each supervised
+    arch as a line with its 95 % t interval over seeds, each unpaired translator (0 pairs) as a horizontal line
+    with its band. ``curve``: rows of analysis/data_curve.curve_table for one dataset and metric; ``failures``:
+    per pair, a line saying which unpaired fits found no alignment (written in the panel: they have no score)."""
+    failures = failures or {}
+    pairs = sorted(set(curve["pair"]) | set(failures))
+    columns = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / columns)
+    fig = Figure(figsize=(4.2 * columns + 1.8, 3.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    supervised = sorted(curve.loc[curve["paired_texts"] > 0, "arch"].unique())
+    unpaired = sorted(curve.loc[curve["paired_texts"] == 0, "translator"].unique())
+    colour_of = {name: f"C{i % 10}" for i, name in enumerate(supervised + unpaired)}
+    handles = {}
+    for ax, pair in zip(axes, pairs):
+        of_pair = curve[curve["pair"] == pair]
+        ax.set_xscale("log")
+        for arch, points in of_pair[of_pair["paired_texts"] > 0].groupby("arch", sort=True):
+            points = points.sort_values("paired_texts")
+            (line,) = ax.plot(points["paired_texts"], points["mean"], marker="o", markersize=4, color=colour_of[arch])
+            bars = points[points["low"].notna() & points["high"].notna()]
+            if len(bars):
+                ax.errorbar(bars["paired_texts"], bars["mean"], capsize=3, linestyle="none", color=colour_of[arch],
+                            yerr=[(bars["mean"] - bars["low"]).clip(lower=0), (bars["high"] - bars["mean"]).clip(lower=0)])
+            handles.setdefault(arch, line)
+        for name, row in of_pair[of_pair["paired_texts"] == 0].set_index("translator").iterrows():
+            line = ax.axhline(row["mean"], color=colour_of[name], linestyle="--", linewidth=1.2)
+            if pd.notna(row["low"]) and pd.notna(row["high"]):
+                ax.axhspan(row["low"], row["high"], color=colour_of[name], alpha=0.12, linewidth=0)
+            handles.setdefault(f"{name} (no pairs)", line)
+        sizes = sorted(of_pair.loc[of_pair["paired_texts"] > 0, "paired_texts"].unique())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(sizes, [f"{int(n):,}" for n in sizes], fontsize=7)
+        if pair in failures:
+            ax.annotate(failures[pair], xy=(0.02, 0.97), xycoords="axes fraction", va="top", fontsize=7,
+                        color="#b2182b", wrap=True)
+        ax.set_xlabel("paired texts fitted on")
+        ax.set_ylabel(label)
+        ax.set_title(pair, fontsize=10)
+        ax.grid(True, alpha=0.3)
+    for ax in axes[len(pairs):]:
+        ax.set_visible(False)
+    fig.legend(list(handles.values()), list(handles), loc="outside right upper", fontsize=8, frameon=False)
+    return save_figure(fig, path)

@@ -1,0 +1,70 @@
+"""The report's "What a paired text buys" part: closed forms fitted on n paired texts beside translators that
+read none (tables/data_curve.csv, pairs_worth.csv, unpaired_failures.csv from analysis/data_curve.py)."""
+
+from __future__ import annotations
+
+from embtrans.analysis.identifiers import file_name
+from embtrans.metrics.registry import title_of
+from embtrans.report.content import Sources, Table, with_interval
+
+SHOWN = (("top1_accuracy", "fraction"), ("ndcg@10", "fraction"))
+
+
+def data_curve_section(report, sources: Sources) -> dict:
+    """{} when the analysis has no data curve; else its tables and figures for the template."""
+    curve = report.data_curve
+    if curve.empty:
+        return {}
+    tables_dir = report.analysis_dir / "tables" if report.analysis_dir else None
+    out = {"curves": [], "figures": [
+        sources.figure(p, f"{title_of(metric)} against paired texts", f"{title_of(metric)} against the number of paired "
+                       "texts each fit read (log scale), one panel per pair: closed forms as lines with the 95 % t "
+                       "interval over seeds (each seed its own sample of texts), translators that read no pair as "
+                       "dashed lines with their band.")
+        for metric, _ in SHOWN for p in report.figures
+        if p.name.startswith("data_curve_") and p.stem.endswith(file_name(metric))]}
+    sizes = sorted(curve.loc[curve["paired_texts"] > 0, "paired_texts"].unique())
+    for metric, style in SHOWN:
+        rows = curve[curve["metric"] == metric]
+        if rows.empty:
+            continue
+        table_rows = []
+        for (pair, translator), group in rows.groupby(["pair", "arch"], sort=True):
+            by_size = group.set_index("paired_texts")
+            cells = [pair, translator]
+            for n in [0, *sizes]:
+                if n not in by_size.index:
+                    cells.append("")
+                    continue
+                row = by_size.loc[n]
+                text = with_interval(row["mean"], None, row["low"], row["high"], style)
+                cells.append(sources.make(row["mean"], style, tables_dir / "data_curve.csv" if tables_dir else None,
+                                          f"{translator}, {pair}, {n:,} paired texts: {metric}, mean over "
+                                          f"{int(row['seeds'])} seed(s), 95 % t interval over seeds", text))
+            table_rows.append(cells)
+        out["curves"].append(Table(["pair", "translator", "0 (unpaired)", *[f"{n:,}" for n in sizes]], table_rows,
+                                   f"{title_of(metric)} by paired texts fitted on: mean over seeds [95 % t interval "
+                                   "over seeds]; the largest size is every training text (one fit for all seeds)."))
+    worth = report.pairs_worth
+    if not worth.empty:
+        out["worth"] = Table(["pair", "unpaired translator", "metric", "its score", "Procrustes needs (median)",
+                              "range over seeds", "read"], [
+            [r["pair"], r["translator"], title_of(r["metric"]),
+             sources.make(r["unpaired_mean"], "rank" if r["metric"] == "mean_rank" else "fraction",
+                          tables_dir / "pairs_worth.csv" if tables_dir else None, "mean over its seeds"),
+             sources.make(r["worth_median"], "count", tables_dir / "pairs_worth.csv" if tables_dir else None,
+                          "paired texts, interpolated in log n; median over seeds"),
+             f"{r['worth_low']:,.0f}–{r['worth_high']:,.0f}", r["read"]]
+            for r in worth.to_dict("records")],
+            "How many paired texts Procrustes needs to score as well as the translator that read none, read per "
+            "seed between the two sampled sizes around it (below: already at the smallest size; above: never).")
+    failures = report.unpaired_failures
+    if not failures.empty:
+        out["failures"] = Table(["pair", "translator", "seed", "why it failed"], [
+            [r["pair"], r["translator"], str(r["seed"]), str(r["reason"]).split("; at least")[0]]
+            for r in failures.sort_values(["pair", "seed"]).to_dict("records")],
+            f"{len(failures)} unpaired fit(s) found no alignment: a failure, not a chance-level translator; "
+            "no score of theirs enters a table.")
+        out["failed_pairs"] = sorted(set(failures["pair"]))
+    out["pairs"] = sorted(curve["pair"].unique())
+    return out

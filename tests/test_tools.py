@@ -35,3 +35,31 @@ def test_the_objectives_table_reads_a_study_with_a_learned_against_closed_compar
     shown = run("objectives_table.py", REFERENCE)
     assert shown.startswith("Trained translator set against the closed forms: ")
     assert "| minilm → mpnet |" in shown or "| minilm-to-mpnet |" in shown
+
+
+def test_the_unsupervised_diagnosis_measures_one_pair_with_its_held_back_pairs(cli_env):
+    """On a small real pair (glove -> use, 600 texts): the correct map, both nulls and the anchor check, one row."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "unsupervised_diagnosis.py"), "model_a=glove",
+                           "model_b=use", "dataset.limit=600", "arch.net.anchors=5", "arch.net.qap_starts=2"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=cli_env)
+    assert done.returncode == 0, done.stderr
+    row = done.stdout.strip().splitlines()[-1].split()
+    assert row[:3] == ["glove", "→", "use"] and len(row) == 9
+    correct, spectral, random_maps = float(row[3]), row[4].split("/"), row[5].split("/")
+    assert 0 < float(random_maps[0]) <= float(random_maps[1]) < 1 and 0 < float(spectral[0]) < 1
+    assert 0 <= float(row[6]) <= 1 and 0 < correct < 1
+
+
+WORTH = ROOT / "results" / "pairs_worth" / "analysis"
+
+
+@pytest.mark.skipif(not WORTH.exists(), reason="no pairs-worth study checked in")
+def test_the_pairs_worth_table_prints_both_curves_for_every_pair_and_the_failed_fits():
+    shown = run("pairs_worth_table.py", WORTH)
+    lines = shown.splitlines()
+    for metric in ("top1_accuracy", "ndcg@10"):
+        assert f"{metric} by paired texts fitted on" in shown
+    rows = [line for line in lines if line.startswith("| ") and " → " in line]
+    assert len(rows) == 2 * 6 * 2  # two metrics, six pairs, procrustes and lstsq
+    assert all(line.count("|") == 2 + 7 + 1 for line in rows)  # seven sizes
+    assert "unpaired fits that found no alignment: " in shown

@@ -229,7 +229,8 @@ def numbers_in(text: str) -> list[float]:
 # Each section of docs/results.md that states a checked-in study's findings: the study, the section's heading,
 # and how many numbers and "x [low, high]" triples it must quote at least (so that a section emptied of them fails).
 FINDINGS = [("reference_study", "## The reference study", 40, 20),
-            ("translator_choice", "## Which translator for my pair?", 30, 10)]
+            ("translator_choice", "## Which translator for my pair?", 30, 10),
+            ("pairs_worth", "## What a paired text buys", 20, 5)]
 
 
 @pytest.mark.parametrize("name, heading, at_least, triples_at_least", FINDINGS, ids=[f[0] for f in FINDINGS])

@@ -17,6 +17,7 @@ import pandas as pd
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED
 from embtrans.metrics.registry import metric_of, ranking_metric, title_of
 from embtrans.report.content import Markdown, counted
+from embtrans.report.data_curve_section import data_curve_finding
 from embtrans.report.markup import escape_markdown
 from embtrans.report.sections import ReportSections
 from embtrans.report.values import formatted_together
@@ -39,7 +40,8 @@ def tldr(sections: ReportSections) -> list[Markdown]:
     closed-form comparisons with their claims' scope, and what a half-migrated index and B's classifier make
     of the translations."""
     chosen = validated_choice(sections)
-    found = [chosen_scores(sections, chosen) if chosen else best_overall(sections, short=True)]
+    found = [data_curve_finding(sections.report, sections.sources),
+             chosen_scores(sections, chosen) if chosen else best_overall(sections, short=True)]
     table = sections.report.comparisons
     if not table.empty:
         overall = table[(table["scope"] == "all pairs") & ~table["directions"].astype(bool)]

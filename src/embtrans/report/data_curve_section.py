@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from embtrans.analysis.identifiers import file_name
 from embtrans.metrics.registry import title_of
-from embtrans.report.content import Sources, Table, with_interval
+from embtrans.report.content import Markdown, Sources, Table, with_interval
 
 SHOWN = (("top1_accuracy", "fraction"), ("ndcg@10", "fraction"))
 
@@ -68,3 +68,31 @@ def data_curve_section(report, sources: Sources) -> dict:
         out["failed_pairs"] = sorted(set(failures["pair"]))
     out["pairs"] = sorted(curve["pair"].unique())
     return out
+
+
+def data_curve_finding(report, sources: Sources) -> Markdown | None:
+    """The first-screen line of a data-curve study: how many unpaired fits found an alignment, and Procrustes'
+    top-1 matching over the pairs at its smallest sampled size of at least 100 texts and on every text."""
+    curve = report.data_curve
+    if curve.empty:
+        return None
+    top1 = curve[(curve["metric"] == "top1_accuracy") & (curve["arch"] == "procrustes") & (curve["paired_texts"] > 0)]
+    unpaired = curve[(curve["metric"] == "top1_accuracy") & (curve["paired_texts"] == 0)]
+    failed, found = len(report.unpaired_failures), int(unpaired["seeds"].sum()) if len(unpaired) else 0
+    source = report.analysis_dir / "tables" / "data_curve.csv" if report.analysis_dir else None
+    parts = []
+    if failed or found:
+        parts.append(f"translators that read no pair found an alignment in {found} of {failed + found} fits "
+                     + ("(each failure is listed, not scored)" if failed else ""))
+    sizes = sorted(top1["paired_texts"].unique())
+    if sizes:
+        small = next((n for n in sizes if n >= 100), sizes[0])
+
+        def span(n):
+            at = top1[top1["paired_texts"] == n]["mean"]
+            text = f"{at.min():.3f}–{at.max():.3f}"
+            return sources.make(at.mean(), "fraction", source, f"procrustes top-1 over {len(at)} pairs at {n:,} "
+                                "paired texts: lowest–highest pair mean", text)
+        parts.append(f"Procrustes' top-1 matching across pairs is {span(small)} with {small:,} paired texts and "
+                     f"{span(sizes[-1])} with {sizes[-1]:,}")
+    return Markdown("**What a paired text buys**: " + "; ".join(parts) + ".")

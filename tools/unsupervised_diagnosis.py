@@ -37,9 +37,7 @@ def reduced_halves(paired, seed: int):
     x, y = paired.source[train].astype(np.float64), paired.target[train].astype(np.float64)
     a_rows, b_rows = U.disjoint_halves(len(train), seed)
     mean_a, mean_b = x[a_rows].mean(0), y[b_rows].mean(0)
-    d = min(x.shape[1], y.shape[1])
-    axes_a = U.principal_axes(x[a_rows] - mean_a, d) if x.shape[1] > d else np.eye(x.shape[1])
-    axes_b = U.principal_axes(y[b_rows] - mean_b, d) if y.shape[1] > d else np.eye(y.shape[1])
+    axes_a, axes_b = U.shared_axes(x[a_rows] - mean_a, y[b_rows] - mean_b)
     all_a, all_b = U.unit_rows((x - mean_a) @ axes_a), U.unit_rows((y - mean_b) @ axes_b)
     return all_a, all_b, a_rows, b_rows
 
@@ -52,12 +50,7 @@ def diagnose(model_a: str, model_b: str, seed: int, overrides: list[str]) -> dic
     all_a, all_b, a_rows, b_rows = reduced_halves(load_paired_embeddings(cfg, show_progress=False), seed)
     correct = U.procrustes(all_a, all_b)  # the map the pairs give: what an alignment should find
     source, target = all_a[a_rows], all_b[b_rows]
-    # the fit's held-out vectors, drawn as align() draws them
-    rng = np.random.default_rng([seed, 3])
-    order_a, order_b = rng.permutation(len(source)), rng.permutation(len(target))
-    n_a, n_b = round(settings.check_fraction * len(source)), round(settings.check_fraction * len(target))
-    check_a, check_b = source[order_a[:n_a]], target[order_b[:n_b]]
-    fit_a, fit_b = source[order_a[n_a:]], target[order_b[n_b:]]
+    check_a, fit_a, check_b, fit_b, _ = U.held_out(source, target, settings.check_fraction, seed)  # the fit's own
     axes_a, axes_b = U.principal_axes(fit_a, fit_a.shape[1]), U.principal_axes(fit_b, fit_b.shape[1])
     null_rng = np.random.default_rng(0)
     spectral = [U.self_consistency(U.spectral_rotation(axes_a, axes_b, null_rng), check_a, check_b) for _ in range(20)]

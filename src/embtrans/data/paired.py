@@ -65,8 +65,7 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
                 + "): raise dataset.limit"
                 + (" or dataset.val_fraction" if name == "val" else "")
             )
-    if cfg.get("arch") is None or cfg.arch.get("paired", True):  # an unpaired fit reads no pairs to count
-        split = keep_train_pairs(split, dataset.texts["id"], cfg.dataset.get("train_pairs"), cfg.get("seed", 0))
+    split = keep_train_pairs(split, dataset.texts["id"], train_pairs_setting(cfg), cfg.get("seed", 0))
     cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=show_progress)
     source, source_manifest = cache.embeddings(dataset, instantiate(cfg.model_a.encoder))
     target, target_manifest = cache.embeddings(dataset, instantiate(cfg.model_b.encoder))
@@ -74,6 +73,14 @@ def load_paired_embeddings(cfg: DictConfig, show_progress: bool = True) -> Paire
 
 
 UNUSED = "unused"
+
+
+def train_pairs_setting(cfg: DictConfig) -> int | None:
+    """dataset.train_pairs as it applies to the run: None for every training text, and for a translator that
+    reads no pairs (arch.paired: false) whatever the key says. The one rule the split, the fingerprint and
+    metrics.json follow."""
+    arch = cfg.get("arch")
+    return None if arch is not None and not arch.get("paired", True) else cfg.dataset.get("train_pairs")
 
 
 def keep_train_pairs(split: np.ndarray, ids: pd.Series, n: int | None, seed: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from embtrans.analysis.identifiers import file_name
+from embtrans.data.paired import UNUSED
 from embtrans.errors import UserError
 from embtrans.paths import CONFIG_DIR
 from embtrans.translators.artefact import run_net_config
@@ -156,7 +157,7 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
                                               "description": config_description("model_a", model["name"])})
     for tag, rows in results.groupby("dataset", sort=True):
         # the split as a run that read every training text saw it (not a dataset.train_pairs sample)
-        read_all = [d for d in rows["run_dir"] if d in runs and "unused" not in runs[d].split_sizes]
+        read_all = [d for d in rows["run_dir"] if d in runs and UNUSED not in runs[d].split_sizes]
         run_dir = next(iter(read_all), next((d for d in rows["run_dir"] if d in runs), None))
         run = runs.get(run_dir)
         config = configs.get(run_dir) or next(iter(configs.values()))

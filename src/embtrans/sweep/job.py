@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from embtrans.config_checks import TRAIN_RULES, check
+from embtrans.data.paired import train_pairs_setting
 from embtrans.errors import user_facing
 from embtrans.paths import in_multirun
 from embtrans.run_files import DamagedFile, read_metrics, reused_run, write_json
@@ -164,7 +165,7 @@ def reuse(earlier: Path, output_dir: Path, cfg: DictConfig) -> float:
     why = "the same run is already done"
     if not cfg.arch.get("uses_width", True):
         why += f" ({cfg.arch.name} does not depend on width, so every width is the same run)"
-    if not cfg.arch.get("paired", True) and cfg.dataset.get("train_pairs") is not None:
+    if cfg.dataset.get("train_pairs") is not None and train_pairs_setting(cfg) is None:
         why += f" ({cfg.arch.name} reads no pairs, so dataset.train_pairs does not change it)"
     if not seed_matters(cfg):
         why += f" ({cfg.arch.name} is fitted in closed form, so every seed is the same run)"

@@ -18,6 +18,7 @@ from pathlib import Path
 from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
+from embtrans.data.paired import train_pairs_setting
 from embtrans.run_files import DamagedFile, read_metrics
 from embtrans.training.objectives import objective_for_fingerprint
 
@@ -43,7 +44,7 @@ def seed_matters(cfg: DictConfig) -> bool:
     """A closed-form fit is deterministic, so every seed is the same run; unless the seed draws its training
     sample (dataset.train_pairs) or the method itself is seeded (an unsupervised fit's halves and restarts)."""
     return (not cfg.arch.get("closed_form", False) or bool(cfg.arch.get("seeded", False))
-            or (cfg.dataset.get("train_pairs") is not None and cfg.arch.get("paired", True)))
+            or train_pairs_setting(cfg) is not None)
 
 
 def fingerprint_settings(cfg: DictConfig) -> dict:
@@ -65,7 +66,7 @@ def fingerprint_settings(cfg: DictConfig) -> dict:
     if not cfg.arch.get("uses_width", True):
         config.pop("width", None)
     # All texts (as before the key existed), or a translator that reads no pairs: the same run as without it.
-    if (config.get("dataset") or {}).get("train_pairs", "absent") is None or not cfg.arch.get("paired", True):
+    if train_pairs_setting(cfg) is None:
         (config.get("dataset") or {}).pop("train_pairs", None)
     if not seed_matters(cfg):
         config.pop("seed", None)

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Timer
 
 from embtrans.data.datamodule import PairedEmbeddingDataModule
-from embtrans.data.paired import load_paired_embeddings, split_table
+from embtrans.data.paired import load_paired_embeddings, split_table, train_pairs_setting
 from embtrans.errors import RunFailed
 from embtrans.files import cached_json, content_hash
 from embtrans.paths import in_multirun
@@ -145,7 +145,7 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             # How many paired texts the fit read: an unsupervised translator reads none (arch.paired: false);
             # dataset.train_pairs fits on a sample of the training texts.
             "paired_texts": len(train_pairs) if cfg.arch.get("paired", True) else 0,
-            "train_pairs": cfg.dataset.get("train_pairs") if cfg.arch.get("paired", True) else None,
+            "train_pairs": train_pairs_setting(cfg),
             "loss": cfg.loss,
             # what chose the kept epoch, and its best validation value
             "monitor": None if cfg.arch.get("closed_form") else {"metric": monitor.metric, "best": best_score(trainer)},

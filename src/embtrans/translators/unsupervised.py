@@ -174,15 +174,30 @@ def random_rotation(d: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
+def held_out(source: np.ndarray, target: np.ndarray, check_fraction: float, seed: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
+    """(check_a, fit_a, check_b, fit_b): ``check_fraction`` of each side held out to score self-consistency,
+    the rest to fit on; and the generator, which align() draws on next."""
+    rng = np.random.default_rng([seed, 3])
+    n_check_a = max(1, int(round(check_fraction * len(source))))
+    n_check_b = max(1, int(round(check_fraction * len(target))))
+    order_a, order_b = rng.permutation(len(source)), rng.permutation(len(target))
+    return (source[order_a[:n_check_a]], source[order_a[n_check_a:]], target[order_b[:n_check_b]],
+            target[order_b[n_check_b:]], rng)
+
+
+def shared_axes(centred_a: np.ndarray, centred_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each side's map to d = min(d_A, d_B) dimensions: the larger side's top-d principal axes (D × d), the
+    identity on the side that is already d-dimensional."""
+    d = min(centred_a.shape[1], centred_b.shape[1])
+    return tuple(principal_axes(c, d) if c.shape[1] > d else np.eye(c.shape[1]) for c in (centred_a, centred_b))
+
+
 def align(source: np.ndarray, target: np.ndarray, s: Settings, seed: int) -> tuple[np.ndarray, dict]:
     """The rotation R (d × d) taking unit, centred source rows to target rows, from unpaired sets of equal
     dimension d, and what the fit found. Raises RunFailed when no restart beats random rotations."""
-    rng = np.random.default_rng([seed, 3])
-    n_check_a = max(1, int(round(s.check_fraction * len(source))))
-    n_check_b = max(1, int(round(s.check_fraction * len(target))))
-    order_a, order_b = rng.permutation(len(source)), rng.permutation(len(target))
-    check_a, fit_a = source[order_a[:n_check_a]], source[order_a[n_check_a:]]
-    check_b, fit_b = target[order_b[:n_check_b]], target[order_b[n_check_b:]]
+    check_a, fit_a, check_b, fit_b, rng = held_out(source, target, s.check_fraction, seed)
+    n_check_a, n_check_b = len(check_a), len(check_b)
     scores, rotations = [], []
     for restart in range(s.restarts):
         restart_rng = np.random.default_rng([seed, 4, restart])
@@ -226,8 +241,6 @@ class MiniVec2VecTranslator(nn.Module):
     mean) that of B's centred vectors: a property of each set, no pair needed.
     """
 
-    paired = False  # fit() never reads a text's A and B vectors together
-
     def __init__(self, in_dim: int, out_dim: int, seed: int = 0, **settings) -> None:
         super().__init__()
         self.settings = Settings(**settings)
@@ -253,10 +266,7 @@ class MiniVec2VecTranslator(nn.Module):
             raise UserError(f"train: {len(x_train)} texts are too few to align two spaces without pairs; raise dataset.limit")
         mean_a, mean_b = source.mean(0), target.mean(0)
         centred_a, centred_b = source - mean_a, target - mean_b
-        d = min(in_dim, out_dim)
-        # The larger side's principal axes (D × d); the identity on the side that is already d-dimensional.
-        axes_a = principal_axes(centred_a, d) if in_dim > d else np.eye(in_dim)
-        axes_b = principal_axes(centred_b, d) if out_dim > d else np.eye(out_dim)
+        axes_a, axes_b = shared_axes(centred_a, centred_b)
         rotation, found = align(unit_rows(centred_a @ axes_a), unit_rows(centred_b @ axes_b), self.settings, self.seed)
         weight = axes_b @ rotation.T @ axes_a.T  # (d_B, d_A): x_A -> rows' R in the reduced spaces, lifted to B
         translated_norm = np.sqrt(((centred_a @ weight.T) ** 2).sum(1).mean())
@@ -265,5 +275,5 @@ class MiniVec2VecTranslator(nn.Module):
         self.map.bias.copy_(torch.from_numpy(mean_b - scale * weight @ mean_a))
         kept = {side: float((np.linalg.norm(c @ axes, axis=1) ** 2).sum() / (np.linalg.norm(c, axis=1) ** 2).sum())
                 for side, c, axes in (("a", centred_a, axes_a), ("b", centred_b, axes_b))}
-        return {**found, "scale": scale, "texts": {"a": len(a_rows), "b": len(b_rows)}, "shared_dim": d,
+        return {**found, "scale": scale, "texts": {"a": len(a_rows), "b": len(b_rows)}, "shared_dim": rotation.shape[0],
                 "variance_kept": kept, "settings": asdict(self.settings), "paired_texts_read": 0}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from omegaconf import open_dict
 
-from embtrans.data.paired import UNUSED, keep_train_pairs
+from embtrans.data.paired import UNUSED, keep_train_pairs, train_pairs_setting
 from embtrans.data.split import assign_splits
 from embtrans.errors import UserError
 from embtrans.sweep.run_index import run_fingerprint
@@ -39,6 +39,16 @@ def test_a_bad_size_gets_one_line(split_and_ids, n):
     split, ids = split_and_ids
     with pytest.raises(UserError, match="dataset.train_pairs="):
         keep_train_pairs(split, ids, n, seed=0)
+
+
+def test_configs_without_the_key_or_a_dataset_read_all_texts():
+    from omegaconf import OmegaConf
+
+    # the analysis labels runs whose stored configs predate the key, or carry no dataset node at all
+    assert train_pairs_setting(OmegaConf.create({"seed": 0, "arch": {"net": {}}})) is None
+    assert train_pairs_setting(OmegaConf.create({"dataset": {"name": "x"}})) is None
+    assert train_pairs_setting(OmegaConf.create({"dataset": {"train_pairs": 30}})) == 30
+    assert train_pairs_setting(OmegaConf.create({"dataset": {"train_pairs": 30}, "arch": {"paired": False}})) is None
 
 
 def test_a_sampled_closed_form_is_one_run_per_seed(compose_train):

@@ -80,7 +80,9 @@ def train_pairs_setting(cfg: DictConfig) -> int | None:
     reads no pairs (arch.paired: false) whatever the key says. The one rule the split, the fingerprint and
     metrics.json follow."""
     arch = cfg.get("arch")
-    return None if arch is not None and not arch.get("paired", True) else cfg.dataset.get("train_pairs")
+    if arch is not None and not arch.get("paired", True):
+        return None
+    return (cfg.get("dataset") or {}).get("train_pairs")  # configs from before the key (or a dataset) read None
 
 
 def keep_train_pairs(split: np.ndarray, ids: pd.Series, n: int | None, seed: int) -> np.ndarray:

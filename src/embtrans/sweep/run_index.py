@@ -83,6 +83,8 @@ def fingerprint_settings(cfg: DictConfig) -> dict:
 # paths are hashed under their first names, so every run keeps its fingerprint across the move (a finished
 # run is still found, old configs and new alike). Most specific first.
 FIRST_NAMES = {
+    # Keeping the best weights in memory until the end changes when best.ckpt is written, not what it holds.
+    "embtrans.training.best_checkpoint.BestCheckpoint": "pytorch_lightning.callbacks.ModelCheckpoint",
     "embtrans.training.schedules.": "src.translators.schedules.",
     "embtrans.training.resume.": "src.translators.resume.",
     "embtrans.training.objectives.": "src.translators.objectives.",

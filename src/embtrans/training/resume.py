@@ -10,6 +10,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Checkpoint
 
+from embtrans.training.best_checkpoint import BestCheckpoint
+
 log = logging.getLogger(__name__)
 
 RESUME_FILE = "last.ckpt"
@@ -43,6 +45,10 @@ class ResumeCheckpoint(Checkpoint):
         now = time.monotonic()
         if self._written_at is not None and now - self._written_at < self.every_seconds:
             return
+        # The best weights held in memory first: the resume point records best.ckpt as holding them.
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, BestCheckpoint):
+                callback.write_pending(trainer)
         # Beside the file, then renamed over it: a kill while writing leaves the previous one intact.
         partial = self.path.with_name(f".{self.path.name}.partial")
         trainer.save_checkpoint(partial)

@@ -51,7 +51,7 @@ class ResumeCheckpoint(Checkpoint):
                 callback.write_pending(trainer)
         # Beside the file, then renamed over it: a kill while writing leaves the previous one intact.
         partial = self.path.with_name(f".{self.path.name}.partial")
-        trainer.save_checkpoint(partial)
+        trainer.save_checkpoint(partial, weights_only=False)
         os.replace(partial, self.path)
         self._written_at = now
         log.debug("resume point written after epoch %d: %s", trainer.current_epoch, self.path)

@@ -1,5 +1,6 @@
 """The table-printing tools read a checked-in study's published tables and print what the docs quote."""
 
+import os
 import subprocess
 import sys
 
@@ -63,3 +64,19 @@ def test_the_pairs_worth_table_prints_both_curves_for_every_pair_and_the_failed_
     assert len(rows) == 2 * 6 * 2  # two metrics, six pairs, procrustes and lstsq
     assert all(line.count("|") == 2 + 7 + 1 for line in rows)  # seven sizes
     assert "unpaired fits that found no alignment: " in shown
+
+
+def test_the_embedding_tool_fills_the_cache_once_and_refuses_a_call_without_models(tmp_path):
+    env = {**os.environ, "EMBTRANS_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+    def embed(*arguments):
+        return subprocess.run([sys.executable, str(ROOT / "tools" / "embed.py"), *arguments], capture_output=True,
+                              text=True, cwd=ROOT, timeout=120, env=env)
+
+    first, again = (embed("models=glove", "dataset.limit=300") for _ in range(2))
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    embedded = int(first.stdout.split("glove: ")[1].split(" texts")[0].replace(",", ""))
+    assert embedded > 0 and (tmp_path / "cache" / "rotten_tomatoes" / "glove" / "vectors.npy").exists()
+    assert "glove: 0 texts embedded now" in again.stdout and "all were cached" in again.stdout
+    refused = embed("dataset.limit=300")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "models=" in refused.stderr

@@ -44,6 +44,7 @@ class PairData:
     paired: PairedEmbeddings
     _closed_form: dict = field(default_factory=dict)
     _closed_form_validation: dict = field(default_factory=dict)
+    _closed_form_maps: dict = field(default_factory=dict)  # the fitted maps, for vectors of another corpus
     _classifiers: dict = field(default_factory=dict)  # the stitching classifiers, by seed
 
     @cached_property
@@ -91,12 +92,24 @@ class PairData:
             y = {s: torch.from_numpy(self.paired.target[self.paired.rows(s)]).double() for s in ("train", "val")}
             translator = closed_form_maps({name: config}, x["train"].shape[1], y["train"].shape[1])[name].double()
             translator.fit(x["train"], y["train"], x["val"], y["val"])
+            self._closed_form_maps[name] = translator
             with torch.no_grad():
                 self._closed_form[name] = translator(torch.from_numpy(self.native_a).double()).float().numpy()
             search = self.validation_search
             self._closed_form_validation[name] = None if search is None else search.ndcg(
                 lambda passages: translator(passages.double()))
         return self._closed_form[name]
+
+    def closed_form_map(self, name: str, config: DictConfig):
+        """The closed-form map fitted on this pair's training split, as a function of float32 tensors (the
+        analysis' transfer applies it to another corpus' vectors)."""
+        self.closed_form(name, config)
+        translator = self._closed_form_maps[name]
+
+        def apply(vectors: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return translator(vectors.double()).float()
+        return apply
 
     @cached_property
     def validation_search(self):

@@ -24,6 +24,7 @@ from embtrans.analysis.chroma_store import EmbeddingStore, collection_name
 from embtrans.analysis.data_curve import unpaired_failures
 from embtrans.analysis.identifiers import CLOSED_FORM, TRAINED, PairId, TranslatorId, file_name
 from embtrans.analysis.pairs import PairData, load_pair, pair_id, translated_test
+from embtrans.analysis.published import published_table
 from embtrans.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
 from embtrans.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
 from embtrans.analysis.scoring import untranslated_scores
@@ -36,6 +37,7 @@ from embtrans.analysis.search import (
 )
 from embtrans.analysis.summaries import Items, Settings
 from embtrans.analysis.tables import build_tables, write_tables
+from embtrans.analysis.transfer import Fitted, ScoredOn, transfer_rows, transfer_table
 from embtrans.errors import UserError
 from embtrans.files import cached_scores, content_hash, has_cached_scores, write_if_changed
 from embtrans.metrics.mixed_index import mixed_index_scores
@@ -43,6 +45,7 @@ from embtrans.metrics.retrieval import scored_queries
 from embtrans.metrics.stitching import stitching_from_classifiers
 from embtrans.run_files import DamagedFile
 from embtrans.sweep.run_index import NOT_IN_FINGERPRINT, fingerprint_settings
+from embtrans.translators.artefact import Translator
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,7 @@ class Analysis:
     collections: list[str] = field(default_factory=list)
     chroma_dir: Path | None = None
     seconds: float = 0.0
+    transfer: list[dict] = field(default_factory=list)  # translators scored on other corpora (analysis/transfer.py)
 
 
 # Part of every cached score's key: what the scores are made of. A change of what a cached file holds
@@ -113,6 +117,11 @@ def analyze(cfg: DictConfig) -> Analysis:
 
     figures = FigureSet(output_dir / "figures", Path(cfg.paths.log_dir) / "analysis" / "cache" / "umap", cfg.figures)
     rows, references, examples, collections, items = [], {}, {}, [], Items()
+    # Pairs of models the sweep holds on two or more corpora: their translators are also scored across corpora.
+    corpora = defaultdict(set)
+    for pid, runs in groups.items():
+        corpora[(pid.model_a, pid.model_b)].add(runs[0].config.dataset.name)
+    fitted, scored_on = defaultdict(dict), defaultdict(dict)
     score_pool = ScorePool(worker_count(cfg.get("score_workers")))
     with EmbeddingStore(Path(cfg.chroma_dir)) as store:
         for pid, runs in groups.items():
@@ -167,6 +176,10 @@ def analyze(cfg: DictConfig) -> Analysis:
                 examples[f"{pid.folder}/{candidate.id.run_label}"] = worked_examples(
                     reference["search"]["native_ranking"], result["ranking"], pair.relevant, pair.test_texts,
                     cfg.retrieval.examples, cfg.retrieval.k)
+            if len(corpora[(pid.model_a, pid.model_b)]) > 1:
+                corpus = runs[0].config.dataset.name
+                scored_on[(pid.model_a, pid.model_b)][corpus] = ScoredOn.of(corpus, pair, cfg.retrieval.k)
+                fitted[(pid.model_a, pid.model_b)][corpus] = [transferable(c, pair, cfg) for c in found]
             # the report's one kernel figure of the pair: both native spaces and (at most) two translators
             figures.kernel_grid(pid.folder, pair, [(f"native A ({pid.model_a})", pair.native_a),
                                                    (f"native B ({pid.model_b})", pair.native_b),
@@ -174,11 +187,22 @@ def analyze(cfg: DictConfig) -> Analysis:
                                 pid.title)
 
     results = pd.DataFrame(rows)
+    transfer = [row for models, by_corpus in fitted.items() for row in transfer_rows(
+        f"{models[0]}-to-{models[1]}", *models, by_corpus, scored_on[models], cfg.retrieval.k)]
     analysis = Analysis(output_dir, sweep, results, items, references=references, examples=examples,
-                        figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir))
+                        figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir),
+                        transfer=transfer)
     write_outputs(analysis, cfg, figures)
     analysis.seconds = round(time.perf_counter() - started, 1)
     return analysis
+
+
+def transferable(candidate: Candidate, pair: PairData, cfg: DictConfig) -> Fitted:
+    """The candidate as a map of vectors: a run's kept weights (read when scored), or the closed form fitted here."""
+    tid = candidate.id
+    if candidate.run is None:
+        return Fitted(tid.label, tid.seed, tid.kind, lambda: pair.closed_form_map(tid.arch, closed_form_config(cfg, tid.arch)))
+    return Fitted(tid.label, tid.seed, tid.kind, lambda: Translator.from_run(candidate.run.run_dir).translate)
 
 
 def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[str]) -> list[Candidate]:
@@ -464,6 +488,8 @@ def best_by_validation(trained: dict[str, list[tuple[Candidate, dict]]]) -> str 
 def write_outputs(analysis: Analysis, cfg: DictConfig, figures) -> None:
     analysis.tables = build_tables(analysis.results, analysis.items, Settings(**cfg.intervals))
     analysis.tables["unpaired_failures"] = unpaired_failures(analysis.sweep.sweep_dir)
+    analysis.tables["transfer"] = transfer_table(analysis.transfer, cfg.retrieval.k)
+    analysis.tables["published"] = published_table(analysis.results, analysis.tables["unpaired_failures"])
     for note in analysis.tables["seeds_left_out"]["note"]:
         log.warning("left out of a comparison: %s", note)
     write_tables(analysis.tables, analysis.output_dir / "tables")

@@ -83,6 +83,10 @@ class ReportInput:
     data_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs_worth: pd.DataFrame = field(default_factory=pd.DataFrame)
     unpaired_failures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # This study's figures beside published ones (analysis/published.py); empty in older analyses.
+    published: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Translators fitted on one corpus, scored on another (analysis/transfer.py); empty without two corpora.
+    transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def config_description(group: str, name: str) -> str:
@@ -180,7 +184,7 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:  # no comparison could be made: a header-less empty table
             tables[name] = pd.DataFrame()
-    for name in ("data_curve", "pairs_worth", "unpaired_failures"):  # optional: older analyses lack them
+    for name in ("data_curve", "pairs_worth", "unpaired_failures", "published", "transfer"):  # optional: older analyses lack them
         path = analysis_dir / "tables" / f"{name}.csv"
         try:
             tables[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()

@@ -25,7 +25,9 @@ from embtrans.report.data_curve_section import data_curve_section
 from embtrans.report.diagrams import draw_measurement_protocol, plain_text
 from embtrans.report.inputs import ReportInput
 from embtrans.report.markup import code_span, escape_markdown, markdown_text
+from embtrans.report.published_section import published_section
 from embtrans.report.sections import GLOSSARY, SECTIONS, ReportSections
+from embtrans.report.transfer_section import transfer_section
 from embtrans.report.trusted_html import figure_html, own_html_plugin
 from embtrans.report.values import Value
 
@@ -92,7 +94,8 @@ def render_report(report: ReportInput, folder: Path, examples_per_pair: int = 2,
         "title": title, "placeholder": report.placeholder, "sections": SECTIONS, "command": report.command,
         "intro": sections.introduction(), "architectures": architecture_figures(sections, folder),
         "kernels": sections.kernels(), "examples": sections.examples(), "aggregates": sections.aggregates(),
-        "data_curve": data_curve_section(report, sections.sources),
+        "data_curve": data_curve_section(report, sections.sources), "published": published_section(report, sections.sources),
+        "transfer": transfer_section(report, sections.sources),
         "umap": sections.umap(), "conclusion": conclusions(sections), "sources": sections.appendix(),
         "left_out": report.left_out, "seeds_left_out": report.seeds_left_out, "analyze_command": analyze_command,
         "glossary": GLOSSARY,

@@ -29,9 +29,12 @@ class ValidationSearch:
     k: int = 10
 
     @classmethod
-    def from_paired(cls, paired: PairedEmbeddings, k: int = 10) -> ValidationSearch:
+    def from_paired(cls, paired: PairedEmbeddings, k: int = 10, split: str = "val",
+                    passages_of: str = "source") -> ValidationSearch:
+        """``split``: whose queries and passages (the analysis' transfer scores the test split this way);
+        ``passages_of``: A's vectors ("source", translated at each scoring) or B's ("target": native B's search)."""
         texts = paired.dataset.texts
-        in_val = paired.split == "val"
+        in_val = paired.split == split
         passage_rows = np.flatnonzero(in_val & (texts["kind"] == "passage").to_numpy())
         column = {text_id: j for j, text_id in enumerate(texts["id"].to_numpy()[passage_rows])}
         query_rows, relevant = [], []
@@ -40,20 +43,31 @@ class ValidationSearch:
             if hits:  # as the analysis: only queries with a relevant document in the pool are scored
                 query_rows.append(row)
                 relevant.append(np.isin(np.arange(len(passage_rows)), hits))
+        if not query_rows and split != "val":
+            raise UserError(f"the {split} split of {paired.dataset.name!r} has no query with a relevant {split} passage "
+                            "to search: raise dataset.limit or dataset.test_fraction")
         if not query_rows:
             raise UserError(f"monitor=ndcg needs validation queries with a relevant validation passage, and the "
                             f"validation split of {paired.dataset.name!r} has none: raise dataset.val_fraction "
                             "(or dataset.limit), or use monitor=mse")
+        passages = paired.source if passages_of == "source" else paired.target
         return cls(torch.from_numpy(np.ascontiguousarray(paired.target[query_rows])),
-                   torch.from_numpy(np.ascontiguousarray(paired.source[passage_rows])),
+                   torch.from_numpy(np.ascontiguousarray(passages[passage_rows])),
                    torch.from_numpy(np.stack(relevant)), k)
 
     @torch.no_grad()
     def ndcg(self, translate: Callable[[Tensor], Tensor], device: torch.device | str = "cpu") -> float:
         """Mean nDCG@k over the queries, with the passages translated by ``translate`` on ``device``."""
-        translated = translate(self.passages.to(device)).float()
-        scores = F.normalize(self.queries.to(device), dim=-1) @ F.normalize(translated, dim=-1).T
-        return float(ndcg_at_k(scores, self.relevant.to(device), self.k).mean())
+        return float(self.ndcg_per_query(translate, device).mean())
+
+    @torch.no_grad()
+    def ndcg_per_query(self, translate: Callable[[Tensor], Tensor], device: torch.device | str = "cpu",
+                       chunk: int = 4096) -> Tensor:
+        """Each query's nDCG@k; the queries in chunks, so a large test split never holds every score at once."""
+        translated = F.normalize(translate(self.passages.to(device)).float(), dim=-1)
+        queries, relevant = F.normalize(self.queries.to(device), dim=-1), self.relevant.to(device)
+        return torch.cat([ndcg_at_k(queries[i:i + chunk] @ translated.T, relevant[i:i + chunk], self.k)
+                          for i in range(0, len(queries), chunk)])
 
 
 def validation_search(paired: PairedEmbeddings, monitor_k: int | None) -> ValidationSearch | None:

@@ -78,5 +78,7 @@ def test_the_embedding_tool_fills_the_cache_once_and_refuses_a_call_without_mode
     embedded = int(first.stdout.split("glove: ")[1].split(" texts")[0].replace(",", ""))
     assert embedded > 0 and (tmp_path / "cache" / "rotten_tomatoes" / "glove" / "vectors.npy").exists()
     assert "glove: 0 texts embedded now" in again.stdout and "all were cached" in again.stdout
-    refused = embed("dataset.limit=300")
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "models=" in refused.stderr
+    for wrong, named in ((["dataset.limit=300"], "models="), (["models=nosuch"], "model_a/nosuch"),
+                         (["models=glove", "dataset=nosuch"], "dataset/nosuch")):
+        refused = embed(*wrong)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and named in refused.stderr, refused.stderr

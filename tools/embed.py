@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from hydra.utils import instantiate
+from omegaconf.errors import OmegaConfBaseException
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from embtrans.data.embedding_cache import EmbeddingCache, text_keys  # noqa: E402
@@ -40,8 +42,12 @@ def main(argv: list[str]) -> int:
         raise UserError("say which models to embed with, once: models=use,glove,minilm (names in conf/model_a)")
     set_project_env()
     for name in models[0].split(","):
-        with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
-            cfg = compose("train", overrides=[f"model_a={name}", *overrides])
+        try:
+            with initialize_config_dir(version_base="1.3", config_dir=CONFIG_DIR):
+                cfg = compose("train", overrides=[f"model_a={name}", *overrides])
+        except (HydraException, OmegaConfBaseException) as error:  # an unknown model, dataset or key
+            first = str(error).strip().splitlines()[0]
+            raise UserError(f"{first} (models are named as in conf/model_a; other overrides as for train.py)") from None
         dataset = load_text_dataset(cfg.dataset)
         cache = EmbeddingCache(cfg.paths.embedding_cache_dir, show_progress=True)
         encoder = instantiate(cfg.model_a.encoder)

@@ -121,7 +121,7 @@ def analyze(cfg: DictConfig) -> Analysis:
     corpora = defaultdict(set)
     for pid, runs in groups.items():
         corpora[(pid.model_a, pid.model_b)].add(runs[0].config.dataset.name)
-    fitted, scored_on = defaultdict(dict), defaultdict(dict)
+    fitted, scored_on, transfer = defaultdict(dict), defaultdict(dict), []
     score_pool = ScorePool(worker_count(cfg.get("score_workers")))
     with EmbeddingStore(Path(cfg.chroma_dir)) as store:
         for pid, runs in groups.items():
@@ -176,10 +176,14 @@ def analyze(cfg: DictConfig) -> Analysis:
                 examples[f"{pid.folder}/{candidate.id.run_label}"] = worked_examples(
                     reference["search"]["native_ranking"], result["ranking"], pair.relevant, pair.test_texts,
                     cfg.retrieval.examples, cfg.retrieval.k)
-            if len(corpora[(pid.model_a, pid.model_b)]) > 1:
+            models = (pid.model_a, pid.model_b)
+            if len(corpora[models]) > 1:
                 corpus = runs[0].config.dataset.name
-                scored_on[(pid.model_a, pid.model_b)][corpus] = ScoredOn.of(corpus, pair, cfg.retrieval.k)
-                fitted[(pid.model_a, pid.model_b)][corpus] = [transferable(c, pair, cfg) for c in found]
+                scored_on[models][corpus] = ScoredOn.of(corpus, pair, cfg.retrieval.k)
+                fitted[models][corpus] = [transferable(c, pair, cfg) for c in found]
+                if len(scored_on[models]) == len(corpora[models]):  # every corpus of the pair seen: score, let go
+                    transfer += transfer_rows(f"{models[0]}-to-{models[1]}", *models, fitted.pop(models),
+                                              scored_on.pop(models), cfg.retrieval.k)
             # the report's one kernel figure of the pair: both native spaces and (at most) two translators
             figures.kernel_grid(pid.folder, pair, [(f"native A ({pid.model_a})", pair.native_a),
                                                    (f"native B ({pid.model_b})", pair.native_b),
@@ -187,8 +191,6 @@ def analyze(cfg: DictConfig) -> Analysis:
                                 pid.title)
 
     results = pd.DataFrame(rows)
-    transfer = [row for models, by_corpus in fitted.items() for row in transfer_rows(
-        f"{models[0]}-to-{models[1]}", *models, by_corpus, scored_on[models], cfg.retrieval.k)]
     analysis = Analysis(output_dir, sweep, results, items, references=references, examples=examples,
                         figures=figures.written, collections=collections, chroma_dir=Path(cfg.chroma_dir),
                         transfer=transfer)
@@ -198,11 +200,14 @@ def analyze(cfg: DictConfig) -> Analysis:
 
 
 def transferable(candidate: Candidate, pair: PairData, cfg: DictConfig) -> Fitted:
-    """The candidate as a map of vectors: a run's kept weights (read when scored), or the closed form fitted here."""
+    """The candidate as a map of vectors: a run's kept weights (read when scored), or the closed form fitted here
+    (taken now: the map is small, and the pair's data need not be kept for it)."""
     tid = candidate.id
     if candidate.run is None:
-        return Fitted(tid.label, tid.seed, tid.kind, lambda: pair.closed_form_map(tid.arch, closed_form_config(cfg, tid.arch)))
-    return Fitted(tid.label, tid.seed, tid.kind, lambda: Translator.from_run(candidate.run.run_dir).translate)
+        mapped = pair.closed_form_map(tid.arch, closed_form_config(cfg, tid.arch))
+        return Fitted(tid.label, tid.seed, tid.kind, lambda: mapped)
+    run_dir = candidate.run.run_dir
+    return Fitted(tid.label, tid.seed, tid.kind, lambda: Translator.from_run(run_dir).translate)
 
 
 def candidates(runs: list[Run], pair: PairData, cfg: DictConfig, left_out: list[str]) -> list[Candidate]:

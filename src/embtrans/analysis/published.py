@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 PUBLISHED = Path(__file__).with_name("published.yaml")
+NOT_MEASURED = "not measured in this study"  # what an entry without a comparable result reads (the report's test)
 COLUMNS = ["source", "translator_theirs", "metric", "published", "their_corpus", "their_pairs", "their_paired_texts",
            "their_pool", "pair", "translator", "here", "here_mean", "here_low", "here_high", "seeds", "here_corpus",
            "here_paired_texts", "here_pool", "note"]
@@ -40,7 +41,7 @@ def published_table(results: pd.DataFrame, failures: pd.DataFrame | None = None,
         elif failed:
             rows += [theirs | here for here in failed]
         else:
-            rows.append(theirs | {"pair": "", "translator": "", "here": "not measured in this study"})
+            rows.append(theirs | {"pair": "", "translator": "", "here": NOT_MEASURED})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from embtrans.analysis.published import NOT_MEASURED
 from embtrans.report.content import Table
-
-NOT_MEASURED = "not measured in this study"
 
 
 def published_section(report, sources) -> dict:

@@ -22,6 +22,10 @@ def test_an_effect_and_its_bounds_share_one_precision_fine_enough_to_tell_them_a
 def test_the_jobs_the_sweeps_cut_left_out_are_listed_by_reason_and_same_model_skips_are_not():
     skipped = ["rt/a-to-a/linear-x1_seed=0_1: model_a and model_b are both 'a'",
                "rt/a-to-b/mlp1-x32_seed=1_2: cut: width 32 runs only at seed(s) none (cut.seeds; this job's seed is 1)",
-               "rt/a-to-b/mlp1-x32_seed=2_3: cut: width 32 runs only at seed(s) none (cut.seeds; this job's seed is 2)"]
+               "rt/a-to-b/mlp1-x32_seed=2_3: cut: width 32 runs only at seed(s) none (cut.seeds; this job's seed is 2)",
+               "wn/a-to-b/mlp2-x8_seed=0_4: cut: width-using translators fit on at most 3,000 paired texts "
+               "(cut.train_pairs_above; this job's is 10,000)"]
     assert cut_jobs(skipped) == ["cut: width 32 runs only at seed(s) none (2): rt/a-to-b/mlp1-x32_seed=1_2, "
-                                 "rt/a-to-b/mlp1-x32_seed=2_3"]
+                                 "rt/a-to-b/mlp1-x32_seed=2_3",
+                                 "cut: width-using translators fit on at most 3,000 paired texts (1): "
+                                 "wn/a-to-b/mlp2-x8_seed=0_4"]

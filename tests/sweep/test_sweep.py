@@ -566,6 +566,19 @@ def test_the_cut_skips_wide_runs_beyond_its_seeds_and_changes_no_fingerprint(com
     assert run_fingerprint(compose_train("arch=mlp1", "width=32", cut)) == run_fingerprint(compose_train("arch=mlp1", "width=32"))
 
 
+def test_the_data_cut_skips_width_using_translators_beyond_its_size(compose_train):
+    from embtrans.sweep.job import cut_reason
+    from embtrans.sweep.run_index import run_fingerprint
+
+    cut = "cut.train_pairs_above=3000"
+    assert "at most 3,000 paired texts" in cut_reason(compose_train("arch=mlp2", "width=8", "dataset.train_pairs=10000", cut))
+    assert "this job's is every training text" in cut_reason(compose_train("arch=mlp1", "width=1", cut))
+    for kept in (("arch=mlp2", "width=8", "dataset.train_pairs=3000", cut), ("arch=linear", "dataset.train_pairs=10000", cut),
+                 ("arch=procrustes", cut), ("arch=mlp2", "width=8", "dataset.train_pairs=10000")):
+        assert cut_reason(compose_train(*kept)) is None, kept
+    assert run_fingerprint(compose_train("arch=mlp2", cut)) == run_fingerprint(compose_train("arch=mlp2"))
+
+
 def test_the_cut_skips_only_what_would_train_and_lifting_it_trains_only_what_was_cut(cli_env, tmp_path):
     first = sweep(["arch=mlp1", "width=2", "seed=0,1"], cli_env, tmp_path, "study")
     assert first.returncode == 0, first.stderr

@@ -40,7 +40,7 @@ def print_summary(analysis, wandb_dir: str | None = None) -> None:
     if analysis.sweep.skipped:
         cut = sum(": cut: " in line for line in analysis.sweep.skipped)
         why = [f"{n} {reason}" for n, reason in ((len(analysis.sweep.skipped) - cut, "with the same model as A and B"),
-                                                  (cut, "left out by the sweep's cut (cut.seeds)")) if n]
+                                                  (cut, "left out by the sweep's cut (cut.seeds, cut.train_pairs_above)")) if n]
         print(f"{len(analysis.sweep.skipped)} job(s) were skipped by the sweep itself: {'; '.join(why)}")
     print(f"tables:   {out / 'tables'} (CSV and Markdown)")
     print(f"figures:  {out / 'figures'} ({len(analysis.figures)} files)")

@@ -479,5 +479,5 @@ def cut_jobs(skipped: list[str]) -> list[str]:
     for line in skipped:
         job, _, reason = line.partition(": ")
         if reason.startswith("cut:"):
-            by_reason.setdefault(reason.split(" (cut.seeds", 1)[0], []).append(job)
+            by_reason.setdefault(reason.split(" (cut.", 1)[0], []).append(job)
     return [f"{reason} ({len(jobs)}): {', '.join(jobs)}" for reason, jobs in by_reason.items()]

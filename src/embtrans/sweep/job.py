@@ -116,12 +116,20 @@ def skip(output_dir: Path, reason: str) -> float:
 
 
 def cut_reason(cfg: DictConfig) -> str | None:
-    """Why the sweep's cut (cfg.cut: wide runs at fewer seeds) leaves this job out; None: it runs."""
+    """Why the sweep's cut leaves this job out; None: it runs. Two cuts, both for translators that use width
+    (the MLPs): at one of cut.widths, only the seeds in cut.seeds run; and fitted on more paired texts than
+    cut.train_pairs_above (every training text, train_pairs null, counts as more), none runs."""
     cut = cfg.get("cut") or {}
-    if (cut.get("seeds") is not None and cfg.arch.get("uses_width", True)
-            and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds):
+    if not cfg.arch.get("uses_width", True):
+        return None
+    if cut.get("seeds") is not None and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds:
         seeds = ", ".join(map(str, cut.seeds)) or "none"
         return f"cut: width {cfg.width} runs only at seed(s) {seeds} (cut.seeds; this job's seed is {cfg.seed})"
+    most, pairs = cut.get("train_pairs_above"), (cfg.get("dataset") or {}).get("train_pairs")
+    if most is not None and (pairs is None or pairs > most):
+        fitted = "every training text" if pairs is None else f"{pairs:,}"
+        return (f"cut: width-using translators fit on at most {most:,} paired texts "
+                f"(cut.train_pairs_above; this job's is {fitted})")
     return None
 
 

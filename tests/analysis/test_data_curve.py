@@ -51,3 +51,35 @@ def test_worth_is_read_per_seed_with_the_seeds_range():
     # seed 0 reaches 0.3 at exactly 100; seed 1 between 10 (0.2) and 100 (0.4), at sqrt(10 * 100)
     assert row["worth_low"] == pytest.approx(math.sqrt(1000)) and row["worth_high"] == pytest.approx(100)
     assert row["seeds"] == 2 and row["sizes"] == "10/100/1000" and row["read"] == "between"
+
+
+def test_a_trained_translator_swept_over_sizes_draws_its_own_curve_per_width():
+    """mlp2 at two widths, each at 100 and 1,000 texts: two curves named without their size, beside Procrustes;
+    an MLP at one size only stays off."""
+    extra = []
+    for width, (at100, at1000) in ((8, (0.25, 0.65)), (1, (0.2, 0.5))):
+        for n, score in ((100, at100), (1000, at1000)):
+            extra += [{"arch": "mlp2", "translator": f"mlp2-x{width}@train_pairs={n}", "paired_texts": n, "seed": s,
+                       "top1_accuracy": score + 0.01 * s} for s in (0, 1)]
+    results = pd.concat([rows(), pd.DataFrame(extra).assign(dataset="d", pair="a-to-b", kind="trained")])
+    top1 = curve_table(results).query("metric == 'top1_accuracy'")
+    assert set(top1["translator"]) == {"procrustes", "mini_vec2vec", "mlp2-x8", "mlp2-x1"}  # mlp1-x1: one size
+    wide = top1[top1["translator"] == "mlp2-x8"].set_index("paired_texts")
+    assert list(wide.index) == [100, 1000] and wide.loc[1000, "mean"] == pytest.approx(0.655)
+    assert (wide["seeds"] == 2).all()
+
+
+def test_the_gap_to_a_linear_map_is_paired_by_seed_at_each_size():
+    """mlp2-x8 against Procrustes at 100 texts, seed by seed: 0.25 - 0.3 and 0.26 - 0.4; at 1,000 texts
+    Procrustes is one fit (0.6) for both seeds: 0.65 - 0.6 and 0.66 - 0.6."""
+    from embtrans.analysis.data_curve import gap_table
+
+    extra = [{"arch": "mlp2", "translator": f"mlp2-x8@train_pairs={n}", "paired_texts": n, "seed": s,
+              "top1_accuracy": 0.0, "ndcg@10": score + 0.01 * s} for n, score in ((100, 0.25), (1000, 0.65)) for s in (0, 1)]
+    planted = rows().assign(**{"ndcg@10": rows()["top1_accuracy"]})
+    gaps = gap_table(pd.concat([planted, pd.DataFrame(extra).assign(dataset="d", pair="a-to-b", kind="trained")]))
+    gaps = gaps[(gaps["metric"] == "ndcg@10") & (gaps["against"] == "procrustes")].set_index("paired_texts")
+    assert gaps.loc[100, "difference"] == pytest.approx(((0.25 - 0.3) + (0.26 - 0.4)) / 2)
+    assert gaps.loc[1000, "difference"] == pytest.approx(0.055) and gaps.loc[1000, "seeds"] == 2
+    assert gaps.loc[100, "low"] < gaps.loc[100, "difference"] < gaps.loc[100, "high"]
+    assert list(gaps["translator"].unique()) == ["mlp2-x8"]

@@ -15,8 +15,8 @@ def curve_tables():
     curve = pd.DataFrame([
         {"dataset": "d", "pair": "minilm-to-mpnet", "translator": t, "arch": a, "paired_texts": n, "seeds": s,
          "metric": m, "mean": v, "low": v - 0.01, "high": v + 0.01}
-        for t, a, n, s, v in [("procrustes@train_pairs=10", "procrustes", 10, 3, 0.05),
-                              ("procrustes@train_pairs=1000", "procrustes", 1000, 3, 0.71),
+        for t, a, n, s, v in [("procrustes", "procrustes", 10, 3, 0.05),
+                              ("procrustes", "procrustes", 1000, 3, 0.71),
                               ("mini_vec2vec", "mini_vec2vec", 0, 2, 0.30)]
         for m in ("top1_accuracy", "ndcg@10")])
     worth = pd.DataFrame([{"dataset": "d", "pair": "minilm-to-mpnet", "translator": "mini_vec2vec",
@@ -46,3 +46,27 @@ def test_no_section_without_a_curve(tmp_path):
     report = placeholder(tmp_path)
     markdown = render_report(report, tmp_path / "report").markdown.read_text()
     assert "What a paired text buys" not in markdown
+
+
+def test_a_data_scale_study_asks_whether_an_mlp_pulls_ahead_and_shows_each_gap(tmp_path):
+    """Trained curves and no unpaired translator: the section's own heading, the gap table with its intervals,
+    and the first-screen count of pairs where the MLP is clearly above the trained linear map."""
+    report = placeholder(tmp_path)
+    report.data_curve = pd.DataFrame([
+        {"dataset": "d", "pair": p, "translator": t, "arch": t.split("-")[0], "paired_texts": n, "seeds": 3,
+         "metric": "ndcg@10", "mean": v, "low": v - 0.01, "high": v + 0.01}
+        for p in ("glove-to-use", "use-to-glove") for t, n, v in [("linear", 1000, 0.1), ("linear", 10000, 0.2),
+                                                                  ("mlp2-x8", 1000, 0.08), ("mlp2-x8", 10000, 0.25)]])
+    report.data_gaps = pd.DataFrame([
+        {"dataset": "d", "pair": p, "paired_texts": n, "metric": "ndcg@10", "translator": "mlp2-x8", "against": "linear",
+         "seeds": 3, "difference": d, "low": d - w, "high": d + w}
+        for p, w in (("glove-to-use", 0.01), ("use-to-glove", 0.2)) for n, d in ((1000, -0.02), (10000, 0.05))])
+    markdown = render_report(report, tmp_path / "report").markdown.read_text()
+    part = markdown.split("### More paired texts: does an MLP pull ahead?")[1].split("\n### ")[0]
+    assert "What a paired text buys: translation without pairs" not in markdown
+    assert "| pair | MLP | minus | 1,000 | 10,000 |" in part
+    row = next(line for line in part.splitlines() if line.startswith("| glove-to-use | mlp2-x8 | linear |"))
+    assert "\\-0.020 \\[-0.030, -0.010\\]" in row and "\\+0.050 \\[+0.040, +0.060\\]" in row
+    short = markdown.split("**In short.**")[1].split("## ")[0]
+    assert ("mlp2-x8 at 10,000 paired texts is clearly above the trained linear map on 1 of 2 pairs and clearly "
+            "below on 0") in short

@@ -2,7 +2,9 @@
 
 A sweep over ``dataset.train_pairs`` (see conf/sweep/pairs_worth.yaml) gives, per pair of models, Procrustes and
 least squares at several n and seeds (each seed its own nested sample of texts); an unsupervised translator
-(``arch.paired: false``, e.g. mini_vec2vec) sits at n = 0, each seed its own halves and restarts.
+(``arch.paired: false``, e.g. mini_vec2vec) sits at n = 0, each seed its own halves and restarts. A trained
+translator swept over n too (conf/sweep/wordnet_scale.yaml: linear maps and MLPs) draws a curve of its own, one
+per arch and width, so the curves show where, if anywhere, an MLP pulls ahead of a linear map.
 
 ``curve_table``: per pair, translator and n, each metric's mean over seeds with its t interval over seeds
 (the sample of pairs, or the unsupervised fit's draws). ``worth_table``: per pair and metric, the number of
@@ -34,27 +36,40 @@ CURVE_METRICS = ("top1_accuracy", "mean_rank", "mean_cosine", "ndcg@10", "ndcg@1
 LOWER_IS_BETTER = {"mean_rank"}
 
 
+def curve_name(arch: str, translator: str) -> str:
+    """The curve a result lies on: its translator without the data size. A closed form is one curve whether the
+    analysis fitted it or a sweep job did ("procrustes (closed form)", "procrustes@train_pairs=100"); a trained
+    translator keeps its width and any other setting ("mlp2-x8@train_pairs=1000" -> "mlp2-x8")."""
+    if arch in SUPERVISED:
+        return arch
+    name, _, variant = translator.partition("@")
+    rest = [part for part in variant.split(",") if part and not part.startswith("train_pairs=")]
+    return f"{name}@{','.join(rest)}" if rest else name
+
+
 def curve_rows(results: pd.DataFrame) -> pd.DataFrame:
-    """The results rows on a curve: supervised closed forms with their number of paired texts, and unpaired
-    translators at 0. A closed form the analysis fitted itself (on every training text) counts only where no
-    sweep run of that arch and pair fitted on all of them: they are the same fit."""
+    """The results rows on a curve, with their curve's name (``curve``): every translator fitted on two or more
+    sizes of paired texts in a pair, and unpaired translators at 0. A closed form the analysis fitted itself (on
+    every training text) counts only where no sweep run of that arch and pair fitted on all of them: they are the
+    same fit."""
     if results.empty or "paired_texts" not in results:
-        return results[:0]
-    rows = results[results["paired_texts"].notna()
-                   & (results["arch"].isin(SUPERVISED) | (results["paired_texts"] == 0))].copy()
+        return results[:0].assign(curve=pd.Series(dtype=str))
+    rows = results[results["paired_texts"].notna()].copy()
     rows["paired_texts"] = rows["paired_texts"].astype(int)
+    rows["curve"] = [curve_name(a, t) for a, t in zip(rows["arch"], rows["translator"])]
     sweep = rows[rows["kind"] != CLOSED_FORM]
     have = set(zip(sweep["dataset"], sweep["pair"], sweep["arch"], sweep["paired_texts"]))
     duplicate = (rows["kind"] == CLOSED_FORM) & np.array([(d, p, a, n) in have for d, p, a, n in zip(
         rows["dataset"], rows["pair"], rows["arch"], rows["paired_texts"])], dtype=bool)
     rows = rows[~duplicate]
-    # A pair is on the curve when it has an unpaired translator, or a supervised arch at two or more sizes.
-    keep = set()
-    for (dataset, pair), group in rows.groupby(["dataset", "pair"]):
-        sizes = group[group["paired_texts"] > 0].groupby("arch")["paired_texts"].nunique()
-        if (group["paired_texts"] == 0).any() or (sizes >= 2).any():
-            keep.add((dataset, pair))
-    return rows[np.array([(d, p) in keep for d, p in zip(rows["dataset"], rows["pair"])], dtype=bool)]
+    # A curve needs two sizes or more (or to read none); a closed form is drawn wherever another curve of its
+    # pair is, as the reference every translator is read against.
+    sized = rows["paired_texts"].where(rows["paired_texts"] > 0)
+    sizes = sized.groupby([rows["dataset"], rows["pair"], rows["curve"]]).transform("nunique")
+    drawn = ((sizes >= 2) | (rows["paired_texts"] == 0)).to_numpy()
+    pairs = set(zip(rows.loc[drawn, "dataset"], rows.loc[drawn, "pair"]))
+    in_pair = np.array([(d, p) in pairs for d, p in zip(rows["dataset"], rows["pair"])], dtype=bool)
+    return rows[in_pair & (drawn | rows["arch"].isin(SUPERVISED).to_numpy())]
 
 
 def curve_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -63,10 +78,10 @@ def curve_table(results: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(columns=columns)
     out = []
-    for (dataset, pair, arch, n), group in rows.groupby(["dataset", "pair", "arch", "paired_texts"], sort=True):
+    for (dataset, pair, curve, n), group in rows.groupby(["dataset", "pair", "curve", "paired_texts"], sort=True):
         for metric in (m for m in CURVE_METRICS if m in group):
             interval = seed_interval(pd.to_numeric(group[metric], errors="coerce"))
-            out.append([dataset, pair, group["translator"].iloc[0], arch, int(n), int(group[metric].notna().sum()),
+            out.append([dataset, pair, curve, group["arch"].iloc[0], int(n), int(group[metric].notna().sum()),
                         metric, interval.estimate, interval.low, interval.high])
     return pd.DataFrame(out, columns=columns)
 
@@ -146,3 +161,41 @@ def unpaired_failures(sweep_dir: Path) -> pd.DataFrame:
         rows.append([data_tag(config), f"{config.model_a.name}-to-{config.model_b.name}", config.arch.name,
                      config.get("seed"), note, job])
     return pd.DataFrame(rows, columns=columns)
+
+
+# What a nonlinear translator is measured against on a curve: the linear maps, closed or trained.
+LINEAR = ("lstsq", "procrustes", "linear", "orthogonal")
+# What its gap is read on: search quality, and how close each vector lands to its target.
+GAP_METRICS = ("ndcg@10", "mean_cosine")
+
+
+def gap_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per pair, size and metric: each MLP curve's score minus each linear curve's at the same n, paired by
+    seed (seed s of both fitted on the same sample of texts; a fit on every text is one fit for every seed),
+    with the 95 % t interval over those seeds' differences: whether, at this n, the MLP pulls ahead."""
+    rows = curve_rows(results)
+    columns = ["dataset", "pair", "paired_texts", "metric", "translator", "against", "seeds", "difference", "low",
+               "high"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows[rows["paired_texts"] > 0]
+    out = []
+    for (dataset, pair), group in rows.groupby(["dataset", "pair"], sort=True):
+        curves = {name: curve for name, curve in group.groupby("curve", sort=True)}
+        nonlinear = [name for name, curve in curves.items() if str(curve["arch"].iloc[0]).startswith("mlp")]
+        linear = [name for name in curves if name.split("@")[0].split("-x")[0] in LINEAR]
+        for name in nonlinear:
+            for against in linear:
+                for metric in (m for m in GAP_METRICS if m in group):
+                    for n in sorted(set(curves[name]["paired_texts"]) & set(curves[against]["paired_texts"])):
+                        differences = []
+                        for seed, own in curves[name][curves[name]["paired_texts"] == n].groupby("seed"):
+                            reference = curve_at_seed(curves[against], seed, metric)
+                            value = float(pd.to_numeric(own[metric], errors="coerce").mean())
+                            if n in reference.index and not math.isnan(value):
+                                differences.append(value - float(reference.loc[n]))
+                        if differences:
+                            interval = seed_interval(differences)
+                            out.append([dataset, pair, int(n), metric, name, against, len(differences),
+                                        interval.estimate, interval.low, interval.high])
+    return pd.DataFrame(out, columns=columns)

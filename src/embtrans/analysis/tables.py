@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embtrans.analysis.data_curve import curve_table, worth_table
+from embtrans.analysis.data_curve import curve_table, gap_table, worth_table
 from embtrans.analysis.identifiers import CLOSED_FORM
 from embtrans.analysis.summaries import (
     Items,
@@ -69,6 +69,7 @@ def build_tables(results: pd.DataFrame, items: Items | None = None,
     tables["ndcg_matrix"] = ndcg_matrix(results)
     tables["data_curve"] = curve_table(results)
     tables["pairs_worth"] = worth_table(results)
+    tables["data_gaps"] = gap_table(results)
     translators = translator_table(results, items or Items(), settings)
     tables["translators"] = translators
     tables["aggregate"] = aggregate_table(translators, results, items or Items(), settings)

@@ -18,9 +18,9 @@ def data_curve_section(report, sources: Sources) -> dict:
     tables_dir = report.analysis_dir / "tables" if report.analysis_dir else None
     out = {"curves": [], "figures": [
         sources.figure(p, f"{title_of(metric)} against paired texts", f"{title_of(metric)} against the number of paired "
-                       "texts each fit read (log scale), one panel per pair: closed forms as lines with the 95 % t "
-                       "interval over seeds (each seed its own sample of texts), translators that read no pair as "
-                       "dashed lines with their band.")
+                       "texts each fit read (log scale), one panel per pair: each translator fitted on pairs as a line "
+                       "with the 95 % t interval over seeds (each seed its own sample of texts), translators that read "
+                       "no pair as dashed lines with their band.")
         for metric, _ in SHOWN for p in report.figures
         if p.name.startswith("data_curve_") and p.stem.endswith(file_name(metric))]}
     sizes = sorted(curve.loc[curve["paired_texts"] > 0, "paired_texts"].unique())
@@ -29,7 +29,7 @@ def data_curve_section(report, sources: Sources) -> dict:
         if rows.empty:
             continue
         table_rows = []
-        for (pair, translator), group in rows.groupby(["pair", "arch"], sort=True):
+        for (pair, translator), group in rows.groupby(["pair", "translator"], sort=True):
             by_size = group.set_index("paired_texts")
             cells = [pair, translator]
             for n in [0, *sizes]:
@@ -58,6 +58,11 @@ def data_curve_section(report, sources: Sources) -> dict:
             for r in worth.to_dict("records")],
             "How many paired texts Procrustes needs to score as well as the translator that read none, read per "
             "seed between the two sampled sizes around it (below: already at the smallest size; above: never).")
+    gaps = report.data_gaps
+    if not gaps.empty:
+        out["gaps"] = gap_section_table(gaps, tables_dir, sources)
+    out["unpaired"] = bool((curve["paired_texts"] == 0).any())
+    out["trained"] = bool((~curve["arch"].isin(("procrustes", "lstsq")) & (curve["paired_texts"] > 0)).any())
     failures = report.unpaired_failures
     if not failures.empty:
         out["failures"] = Table(["pair", "translator", "seed", "why it failed"], [
@@ -68,6 +73,53 @@ def data_curve_section(report, sources: Sources) -> dict:
         out["failed_pairs"] = sorted(set(failures["pair"]))
     out["pairs"] = sorted(curve["pair"].unique())
     return out
+
+
+# The gaps the report shows (tables/data_gaps.csv has every linear reference and mean cosine too).
+GAPS_SHOWN = ("linear", "procrustes")
+
+
+def gap_section_table(gaps, tables_dir, sources: Sources) -> Table:
+    """nDCG@10 of each MLP minus a linear map's, per pair and number of paired texts, with the interval."""
+    shown = gaps[(gaps["metric"] == "ndcg@10") & gaps["against"].isin(GAPS_SHOWN)]
+    sizes = sorted(shown["paired_texts"].unique())
+    table_rows = []
+    for (pair, translator, against), group in shown.groupby(["pair", "translator", "against"], sort=True):
+        by_size = group.set_index("paired_texts")
+        cells = [pair, translator, against]
+        for n in sizes:
+            if n not in by_size.index:
+                cells.append("")
+                continue
+            row = by_size.loc[n]
+            text = with_interval(row["difference"], None, row["low"], row["high"], "signed")
+            cells.append(sources.make(row["difference"], "signed", tables_dir / "data_gaps.csv" if tables_dir else None,
+                                      f"{translator} - {against}, {pair}, {n:,} paired texts: nDCG@10, mean over "
+                                      f"{int(row['seeds'])} seed(s) of the difference at the same seed, 95 % t interval "
+                                      "over seeds", text))
+        table_rows.append(cells)
+    return Table(["pair", "MLP", "minus", *[f"{n:,}" for n in sizes]], table_rows,
+                 "nDCG@10 of each MLP minus a linear map's at the same number of paired texts: mean over seeds of the "
+                 "difference at one seed (both fitted on that seed's sample) [95 % t interval over seeds; on these "
+                 "pairs, not across pairs]. Above zero with its whole interval: the MLP pulls ahead at that n.")
+
+
+def gap_finding(gaps, sources: Sources, source) -> str | None:
+    """At the largest n every MLP was fitted on: on how many pairs it is clearly above, clearly below, or not
+    clearly apart from the trained linear map (its seed interval of the nDCG@10 difference)."""
+    rows = gaps[(gaps["metric"] == "ndcg@10") & (gaps["against"] == "linear")]
+    if rows.empty:
+        return None
+    parts = []
+    for translator, group in rows.groupby("translator", sort=True):
+        n = group["paired_texts"].max()
+        at = group[group["paired_texts"] == n]
+        above, below = int((at["low"] > 0).sum()), int((at["high"] < 0).sum())
+        mean = sources.make(at["difference"].mean(), "signed", source, f"{translator} - linear nDCG@10 at {n:,} paired "
+                            f"texts, mean over {len(at)} pairs of the pairs' seed means")
+        parts.append(f"{translator} at {n:,} paired texts is clearly above the trained linear map on {above} of "
+                     f"{len(at)} pairs and clearly below on {below} (nDCG@10 {mean} on average; seed intervals)")
+    return "; ".join(parts)
 
 
 def data_curve_finding(report, sources: Sources) -> Markdown | None:
@@ -95,4 +147,8 @@ def data_curve_finding(report, sources: Sources) -> Markdown | None:
                                 "paired texts: lowest–highest pair mean", text)
         parts.append(f"Procrustes' top-1 matching across pairs is {span(small)} with {small:,} paired texts and "
                      f"{span(sizes[-1])} with {sizes[-1]:,}")
+    gaps = gap_finding(report.data_gaps, sources, report.analysis_dir / "tables" / "data_gaps.csv"
+                       if report.analysis_dir else None) if not report.data_gaps.empty else None
+    if gaps:
+        parts.append(gaps)
     return Markdown("**What a paired text buys**: " + "; ".join(parts) + ".")

@@ -82,6 +82,8 @@ class ReportInput:
     # unpaired fits that found no alignment. Empty when the sweep holds no such runs.
     data_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs_worth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Each MLP's score minus each linear map's at the same number of paired texts, paired by seed.
+    data_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     unpaired_failures: pd.DataFrame = field(default_factory=pd.DataFrame)
     # This study's figures beside published ones (analysis/published.py); empty in older analyses.
     published: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -184,7 +186,7 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:  # no comparison could be made: a header-less empty table
             tables[name] = pd.DataFrame()
-    for name in ("data_curve", "pairs_worth", "unpaired_failures", "published", "transfer"):  # optional: older analyses lack them
+    for name in ("data_curve", "pairs_worth", "data_gaps", "unpaired_failures", "published", "transfer"):  # optional: older analyses lack them
         path = analysis_dir / "tables" / f"{name}.csv"
         try:
             tables[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()

@@ -410,8 +410,8 @@ def plot_ndcg_heatmaps(matrix: pd.DataFrame, searched: list[str], path: Path) ->
 
 
 def plot_data_curve(curve: pd.DataFrame, path: Path, label: str, failures: dict[str, str] | None = None) -> Path:
-    """One metric against the number of paired texts a fit read (log scale), one panel per pair: each supervised
-    arch as a line with its 95 % t interval over seeds, each unpaired translator (0 pairs) as a horizontal line
+    """One metric against the number of paired texts a fit read (log scale), one panel per pair: each translator
+    fitted on pairs as a line with its 95 % t interval over seeds, each unpaired translator (0 pairs) as a horizontal line
     with its band. ``curve``: rows of analysis/data_curve.curve_table for one dataset and metric; ``failures``:
     per pair, a line saying which unpaired fits found no alignment (written in the panel: they have no score)."""
     failures = failures or {}
@@ -420,14 +420,14 @@ def plot_data_curve(curve: pd.DataFrame, path: Path, label: str, failures: dict[
     rows = math.ceil(len(pairs) / columns)
     fig = Figure(figsize=(4.2 * columns + 1.8, 3.4 * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    supervised = sorted(curve.loc[curve["paired_texts"] > 0, "arch"].unique())
+    supervised = sorted(curve.loc[curve["paired_texts"] > 0, "translator"].unique())
     unpaired = sorted(curve.loc[curve["paired_texts"] == 0, "translator"].unique())
     colour_of = {name: f"C{i % 10}" for i, name in enumerate(supervised + unpaired)}
     handles = {}
     for ax, pair in zip(axes, pairs):
         of_pair = curve[curve["pair"] == pair]
         ax.set_xscale("log")
-        for arch, points in of_pair[of_pair["paired_texts"] > 0].groupby("arch", sort=True):
+        for arch, points in of_pair[of_pair["paired_texts"] > 0].groupby("translator", sort=True):
             points = points.sort_values("paired_texts")
             (line,) = ax.plot(points["paired_texts"], points["mean"], marker="o", markersize=4, color=colour_of[arch])
             bars = points[points["low"].notna() & points["high"].notna()]

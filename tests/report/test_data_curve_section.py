@@ -70,3 +70,19 @@ def test_a_data_scale_study_asks_whether_an_mlp_pulls_ahead_and_shows_each_gap(t
     short = markdown.split("**In short.**")[1].split("## ")[0]
     assert ("mlp2-x8 at 10,000 paired texts is clearly above the trained linear map on 1 of 2 pairs and clearly "
             "below on 0") in short
+
+
+def test_translators_fitted_on_samples_leave_the_per_pair_tables_for_the_curves():
+    """linear at 100 and 1,000 of a pair's 1,000 texts: only the run on all of them is a per-pair row; a
+    translator that read no pair (0) stays; a closed form fitted on all texts stays."""
+    from embtrans.report.inputs import split_sampled, without_translators
+
+    results = pd.DataFrame([
+        {"dataset": "d", "pair": "a-to-b", "translator": t, "paired_texts": n}
+        for t, n in [("linear@train_pairs=100", 100), ("linear@train_pairs=100", 100), ("linear", 1000),
+                     ("mini_vec2vec", 0), ("procrustes (closed form)", 1000)]])
+    kept, sampled = split_sampled(results)
+    assert list(kept["translator"]) == ["linear", "mini_vec2vec", "procrustes (closed form)"]
+    assert len(sampled) == 2
+    comparisons = pd.DataFrame({"first": ["linear", "linear@train_pairs=100"], "second": ["procrustes (closed form)"] * 2})
+    assert list(without_translators(comparisons, set(sampled["translator"]))["first"]) == ["linear"]

@@ -44,7 +44,7 @@ def data_curve_section(report, sources: Sources) -> dict:
             table_rows.append(cells)
         out["curves"].append(Table(["pair", "translator", "0 (unpaired)", *[f"{n:,}" for n in sizes]], table_rows,
                                    f"{title_of(metric)} by paired texts fitted on: mean over seeds [95 % t interval "
-                                   "over seeds]; the largest size is every training text (one fit for all seeds)."))
+                                   "over seeds]; a closed form fitted on every training text is one fit for all seeds."))
     worth = report.pairs_worth
     if not worth.empty:
         out["worth"] = Table(["pair", "unpaired translator", "metric", "its score", "Procrustes needs (median)",

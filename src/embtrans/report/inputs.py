@@ -82,6 +82,8 @@ class ReportInput:
     # unpaired fits that found no alignment. Empty when the sweep holds no such runs.
     data_curve: pd.DataFrame = field(default_factory=pd.DataFrame)
     pairs_worth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Runs fitted on a sample of their pair's training texts: on the data curves, not in the per-pair tables.
+    sampled_runs: int = 0
     # Each MLP's score minus each linear map's at the same number of paired texts, paired by seed.
     data_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     unpaired_failures: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -140,6 +142,31 @@ def sweep_command(sweep_dir: Path) -> str:
     return "python train.py -m " + " ".join(str(o) for o in task if not str(o).startswith("paths."))
 
 
+def split_sampled(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs fitted on every training text of their pair, and the ones fitted on a sample of them
+    (dataset.train_pairs): a data-scale sweep's many sizes are drawn as curves (tables/data_curve.csv), so the
+    per-pair tables list each translator once, as fitted on all the pair's paired texts."""
+    if "paired_texts" not in results:
+        return results, results[:0]
+    texts = pd.to_numeric(results["paired_texts"], errors="coerce")
+    most = texts.groupby([results["dataset"], results["pair"]]).transform("max")
+    # a translator is sampled when none of its runs read all of them (unpaired ones read none: not sampled)
+    sampled_run = (texts < most) & (texts > 0)
+    sampled = sampled_run.groupby(results["translator"]).transform("all")
+    return results[~sampled].reset_index(drop=True), results[sampled].reset_index(drop=True)
+
+
+def without_translators(table: pd.DataFrame, labels: set[str]) -> pd.DataFrame:
+    """The table's rows that name none of ``labels`` in a translator column."""
+    if table.empty or not labels:
+        return table
+    keep = pd.Series(True, index=table.index)
+    for column in ("translator", "first", "second"):
+        if column in table:
+            keep &= ~table[column].isin(labels)
+    return table[keep].reset_index(drop=True)
+
+
 def from_analysis(analysis_dir: Path) -> ReportInput:
     analysis_dir = Path(analysis_dir)
     summary_path = analysis_dir / "analysis.json"
@@ -150,6 +177,7 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
     results = pd.DataFrame(summary["results"])
     if results.empty:
         raise UserError(f"{summary_path} lists no results: the sweep it analysed had no finished run")
+    results, sampled = split_sampled(results)
     runs, configs = {}, {}
     for run_dir in dict.fromkeys(results.loc[results["kind"] == "trained", "run_dir"]):
         runs[run_dir], configs[run_dir] = read_run(Path(run_dir))
@@ -192,8 +220,10 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
             tables[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()
         except pd.errors.EmptyDataError:
             tables[name] = pd.DataFrame()
+    for name in ("translators", "aggregate", "comparisons"):
+        tables[name] = without_translators(tables[name], set(sampled["translator"]))
     return ReportInput(
-        name=sweep_dir.name, results=results, **tables, references=summary.get("references", {}), examples=examples,
+        name=sweep_dir.name, results=results, sampled_runs=len(sampled), **tables, references=summary.get("references", {}), examples=examples,
         figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs,
         protocol=protocol_of(next(iter(configs.values()))),
         models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,

@@ -193,6 +193,7 @@ class ReportSections:
             "notes": Markdown(report.notes) if report.notes else None,
             "trained": counted(trained["translator"].nunique(), "trained translator"),
             "runs": counted(len(trained), "training run"), "pairs": counted(len(self.pairs), "model pair"),
+            "sampled": counted(report.sampled_runs, "run") if report.sampled_runs else "",
             "protocol": report.protocol,
             "datasets": datasets, "models": models,
             "family": Table(["translator", "kind", "hidden units", "parameters", "pairs", "seeds"], family),

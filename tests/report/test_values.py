@@ -29,3 +29,15 @@ def test_the_jobs_the_sweeps_cut_left_out_are_listed_by_reason_and_same_model_sk
                                  "rt/a-to-b/mlp1-x32_seed=2_3",
                                  "cut: width-using translators fit on at most 3,000 paired texts (1): "
                                  "wn/a-to-b/mlp2-x8_seed=0_4"]
+
+
+def test_a_table_of_many_pairs_is_printed_pairs_down_translators_across():
+    from embtrans.report.content import Table
+    from embtrans.report.sections import transposed
+
+    table = Table(["translator", "a → b", "b → a", "mean over pairs"], [["linear", "0.1", "0.2", "0.15"],
+                                                                       ["native B (reference)", "0.5", "0.6", ""]], "c")
+    flipped = transposed(table, "pair")
+    assert flipped.header == ["pair", "linear", "native B (reference)"]
+    assert flipped.rows == [["a → b", "0.1", "0.5"], ["b → a", "0.2", "0.6"], ["mean over pairs", "0.15", ""]]
+    assert flipped.caption == "c"

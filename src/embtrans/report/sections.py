@@ -137,7 +137,8 @@ class ReportSections:
         for label, reference in references:
             cells = [self.sources.reference(self.first_row(d, p), reference, style) for d, p in self.pairs]
             rows.append([f"{label} (reference)", *cells] + ([""] if mean else []))
-        return Table(header, rows, caption)
+        table = Table(header, rows, caption)
+        return transposed(table, "pair") if len(self.pairs) > PAIR_COLUMNS else table
 
     def over_pairs(self, translator: str, metric: str, style: str) -> Value:
         """The translator's mean over pairs as the analysis' aggregate table has it (with its interval), or,
@@ -455,6 +456,18 @@ class ReportSections:
                          link, wandb, self.sources.make(facts.epochs if facts else None, "count", metrics),
                          self.sources.make(facts.seconds if facts else None, "rank", metrics)])
         return Table(["translator", "seed", "pair", "run", "W&B run", "epochs", "seconds"], rows)
+
+
+# Beyond this many pairs, a translators x pairs table is printed pairs x translators: twenty pairs of
+# "mean ± std [low, high]" cells do not fit a page across, and read fine down it.
+PAIR_COLUMNS = 8
+
+
+def transposed(table: Table, corner: str) -> Table:
+    """The table with rows and columns swapped; ``corner`` names the new first column."""
+    header = [corner, *(str(row[0]) for row in table.rows)]
+    rows = [[name, *(row[i] for row in table.rows)] for i, name in enumerate(table.header[1:], start=1)]
+    return Table(header, rows, table.caption)
 
 
 def spread_indices(n: int, wanted: int) -> list[int]:

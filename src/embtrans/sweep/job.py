@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
 import shutil
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from omegaconf import DictConfig
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
 
 from embtrans.config_checks import TRAIN_RULES, check
 from embtrans.data.paired import train_pairs_setting
@@ -18,6 +23,7 @@ from embtrans.paths import in_multirun
 from embtrans.run_files import DamagedFile, read_metrics, reused_run, write_json
 from embtrans.sweep.environment import set_project_env
 from embtrans.sweep.faults import describe_fault
+from embtrans.sweep.gpu_claim import claimed_device
 from embtrans.sweep.orphan_guard import exit_when_orphaned
 from embtrans.sweep.run_index import RunIndex, run_fingerprint, seed_matters
 from embtrans.training.auto import train_auto
@@ -92,12 +98,44 @@ def run_once(cfg: DictConfig, index: RunIndex, fingerprint: str) -> float:
         clear_attempt(output_dir, keep_resume_point=resume)
         if earlier is not None:
             return reuse(earlier, output_dir, cfg)
-        if cfg.arch.get("menu"):
-            metrics = train_auto(cfg, fingerprint=fingerprint, run_candidate=lambda child: run_candidate(child, index))
-        else:
-            metrics = train(cfg, fingerprint=fingerprint)
+        with own_gpu(cfg) as cfg:
+            if cfg.arch.get("menu"):
+                metrics = train_auto(cfg, fingerprint=fingerprint,
+                                     run_candidate=lambda child: run_candidate(child, index))
+            else:
+                metrics = train(cfg, fingerprint=fingerprint)
         index.record(fingerprint, output_dir)
     return metrics["test/mse"]
+
+
+_held: list[int] = []  # the GPU this process's job holds: arch=auto's candidates train on it too
+
+
+@contextmanager
+def own_gpu(cfg: DictConfig) -> Iterator[DictConfig]:
+    """In a sweep on a machine with several GPUs, the job trains on the one it claims (sweep/gpu_claim.py):
+    ``cfg`` with trainer.devices set to it, for as long as the block runs. Else ``cfg`` as it is."""
+    count = torch.cuda.device_count() if str(cfg.trainer.accelerator) in ("auto", "gpu", "cuda") else 0
+    if count <= 1 or not in_multirun():
+        yield cfg
+        return
+    if _held:
+        yield on_device(cfg, _held[-1])
+        return
+    with claimed_device(Path(HydraConfig.get().sweep.dir), count) as device:
+        log.info("training on GPU %d of %d (the least loaded by this sweep's running jobs)", device, count)
+        _held.append(device)
+        try:
+            yield on_device(cfg, device)
+        finally:
+            _held.pop()
+
+
+def on_device(cfg: DictConfig, device: int) -> DictConfig:
+    cfg = copy.deepcopy(cfg)  # the caller's config stays as it was
+    with open_dict(cfg):
+        cfg.trainer.devices = [device]
+    return cfg
 
 
 def run_candidate(cfg: DictConfig, index: RunIndex) -> Path:

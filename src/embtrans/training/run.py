@@ -54,12 +54,10 @@ def thread_count(cfg: DictConfig) -> int | None:
 
 
 def build_trainer(cfg: DictConfig) -> pl.Trainer:
-    overrides = {}
-    # On a multi-GPU machine, jobs of a sweep take the GPUs in turn.
-    if cfg.trainer.accelerator in ("auto", "gpu", "cuda") and torch.cuda.device_count() > 1 and sweep_launcher():
-        overrides["devices"] = [HydraConfig.get().job.num % torch.cuda.device_count()]
+    # On a machine with several GPUs a sweep's job arrives with trainer.devices set to the GPU it claimed
+    # (sweep/job.py own_gpu).
     loggers = instantiate_dict(cfg.get("logger"))
-    trainer = instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=loggers, **overrides)
+    trainer = instantiate(cfg.trainer, callbacks=instantiate_dict(cfg.get("callbacks")), logger=loggers)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return trainer

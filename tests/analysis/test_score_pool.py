@@ -47,3 +47,19 @@ def test_scores_from_the_workers_equal_the_inline_ones(tiny_sweep):
     assert inline_items.keys() == pooled_items.keys()
     assert all(np.array_equal(inline_items[name], pooled_items[name]) for name in inline_items)
     assert futures[1].result()[0]["test_mse"] == 0  # the second task ran too, on its own inputs
+
+
+def test_exact_search_ranks_as_chroma_does(tmp_path):
+    """The data curve's points are searched by exact cosine, the rest through Chroma: the same rankings."""
+    import numpy as np
+
+    from embtrans.analysis.chroma_store import EmbeddingStore
+    from embtrans.analysis.search import exact_search, search
+
+    rng = np.random.default_rng(0)
+    passages, queries = rng.normal(size=(300, 16)).astype(np.float32), rng.normal(size=(40, 16)).astype(np.float32)
+    pool, asked = [f"p{i}" for i in range(300)], [f"q{i}" for i in range(40)]
+    with EmbeddingStore(tmp_path / "chroma") as store:
+        store.sync("exact-test", pool, passages, [{"i": i} for i in range(300)], pool, {"space": "test"})
+        through_chroma = search(store, "exact-test", queries, asked, pool, 10)
+    assert exact_search(queries, asked, passages, pool, 10, chunk=7) == through_chroma

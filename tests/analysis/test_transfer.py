@@ -10,6 +10,7 @@ from embtrans.paths import ROOT
 from tests.tiny_sweep import run_analyze
 
 SWEEP = ["model_a=glove", "model_b=use", "arch=linear", "dataset=rotten_tomatoes,wordnet", "dataset.limit=500",
+         "dataset.train_pairs=null,100",
          "trainer.max_epochs=3", "logger=csv", "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
          "data.show_progress=false", "hydra.launcher.n_jobs=2"]
 
@@ -26,8 +27,15 @@ def test_each_translator_is_scored_on_both_corpora_and_set_beside_the_one_fitted
     tables = tmp_path / "analysis" / "transfer" / "tables"
     transfer = pd.read_csv(tables / "transfer.csv")
 
-    # linear and the two closed forms, each fitted on both corpora and scored on both
+    # linear and the two closed forms, each fitted on both corpora and scored on both; linear fitted on 100 of
+    # the training texts is a point of the data curve, scored in-domain for it alone, by exact search
     translators = {"linear", "lstsq (closed form)", "procrustes (closed form)"}
+    results = pd.read_csv(tables / "retrieval.csv").merge(pd.read_csv(tables / "knn.csv"), how="left")
+    point = results[results["translator"] == "linear@train_pairs=100"]
+    assert len(point) == 2 and point["ndcg@3"].between(0, 1).all() and point["jaccard@3"].isna().all()
+    curve = pd.read_csv(tables / "data_curve.csv")
+    assert set(curve["translator"]) == {"linear", "lstsq", "procrustes"}  # the closed forms as references
+    assert (curve[curve["translator"] == "linear"].groupby("dataset")["paired_texts"].nunique() == 2).all()
     assert set(transfer["translator"]) == translators and len(transfer) == 3 * 2 * 2
     assert set(zip(transfer["fitted_on"], transfer["scored_on"])) == {
         (a, b) for a in ("rotten_tomatoes", "wordnet") for b in ("rotten_tomatoes", "wordnet")}

@@ -60,7 +60,8 @@ def test_a_sweep_job_trains_on_its_claimed_gpu_and_arch_auto_candidates_share_it
 
     monkeypatch.setattr(job.torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(job, "in_multirun", lambda: True)
-    monkeypatch.setattr(job, "HydraConfig", SimpleNamespace(get=lambda: SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path)))))
+    hydra = SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path)))
+    monkeypatch.setattr(job, "HydraConfig", SimpleNamespace(get=lambda: hydra))
     cfg = compose_train()
     cfg.trainer.accelerator = "auto"
     with claimed_device(tmp_path, 2):  # another job already trains on GPU 0

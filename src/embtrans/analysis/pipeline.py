@@ -27,8 +27,9 @@ from embtrans.analysis.pairs import PairData, load_pair, pair_id, translated_tes
 from embtrans.analysis.published import published_table
 from embtrans.analysis.runs import Run, SweepRuns, latest_sweep, load_sweep
 from embtrans.analysis.score_pool import ScorePool, scores_on_one_thread, worker_count
-from embtrans.analysis.scoring import untranslated_scores
+from embtrans.analysis.scoring import matching, untranslated_scores
 from embtrans.analysis.search import (
+    exact_search,
     examples_markdown,
     reference_searches,
     search,
@@ -41,6 +42,7 @@ from embtrans.analysis.transfer import Fitted, ScoredOn, transfer_rows, transfer
 from embtrans.errors import UserError
 from embtrans.files import cached_scores, content_hash, has_cached_scores, write_if_changed
 from embtrans.metrics.mixed_index import mixed_index_scores
+from embtrans.metrics.regression import regression_per_text, regression_scores
 from embtrans.metrics.retrieval import scored_queries
 from embtrans.metrics.stitching import stitching_from_classifiers
 from embtrans.run_files import DamagedFile
@@ -154,21 +156,30 @@ def analyze(cfg: DictConfig) -> Analysis:
             paths = [output_dir / "cache" / pid.folder / f"{c.id.file_name}.json" for c in found]
             keys = [content_hash(c.vectors, pair.native_b, extra=[settings_key, cfg.retrieval.k, name, SCORES_VERSION])
                     for c, name in zip(found, names)]
+            train_size = len(pair.paired.rows("train"))
+            on_curve = [sampled(c, train_size) for c in found]
             # Every uncached translator's vector scores start at once, in the workers.
-            pending = [None if has_cached_scores(path, key) else score_pool.submit(pair.native_b, c.vectors, cfg.metrics)
-                       for c, path, key in zip(found, paths, keys)]
-            for candidate, name, path, key, vector_scores in zip(found, names, paths, keys, pending):
-                sync_translated(store, name, pair, pid, candidate)
-                collections.append(name)
-                result, per_item = cached_scores(
-                    path, key,
-                    lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool, reference["search"],
-                                            cfg, vector_scores),
-                )
+            pending = [None if curve_only or has_cached_scores(path, key)
+                       else score_pool.submit(pair.native_b, c.vectors, cfg.metrics)
+                       for c, path, key, curve_only in zip(found, paths, keys, on_curve)]
+            for candidate, name, path, key, vector_scores, curve_only in zip(found, names, paths, keys, pending, on_curve):
+                if curve_only:
+                    result, per_item = cached_scores(path, key, lambda: curve_scores(
+                        pair, candidate, queries, queries_b, pool, reference["search"], cfg))
+                else:
+                    sync_translated(store, name, pair, pid, candidate)
+                    collections.append(name)
+                    result, per_item = cached_scores(
+                        path, key,
+                        lambda: score_candidate(store, name, pair, candidate, queries, queries_b, pool,
+                                                reference["search"], cfg, vector_scores),
+                    )
                 items.translators[(pid, candidate.id)] = per_item
                 scored.append((candidate, result))
-                rows.append(result_row(pid, candidate, result, reference, len(pair.paired.rows("train"))))
-            pictured = chosen(scored, cfg.figures.translators, cfg.figures.run_seed)
+                rows.append(result_row(pid, candidate, result, reference, train_size))
+            # pictures and worked examples are of translators fitted on every training text
+            pictured = chosen([item for item, curve_only in zip(scored, on_curve) if not curve_only],
+                              cfg.figures.translators, cfg.figures.run_seed)
             for candidate, result in pictured:
                 label = f"{pid.name} {candidate.id.run_label}"
                 figures.umap(pid.folder, candidate, pair, label)
@@ -180,7 +191,8 @@ def analyze(cfg: DictConfig) -> Analysis:
             if len(corpora[models]) > 1:
                 corpus = runs[0].config.dataset.name
                 scored_on[models][corpus] = ScoredOn.of(corpus, pair, cfg.retrieval.k)
-                fitted[models][corpus] = [transferable(c, pair, cfg) for c in found]
+                fitted[models][corpus] = [transferable(c, pair, cfg) for c, curve_only in zip(found, on_curve)
+                                          if not curve_only]
                 if len(scored_on[models]) == len(corpora[models]):  # every corpus of the pair seen: score, let go
                     transfer += transfer_rows(f"{models[0]}-to-{models[1]}", *models, fitted.pop(models),
                                               scored_on.pop(models), cfg.retrieval.k)
@@ -282,7 +294,11 @@ def differing_settings(runs: list[Run]) -> dict[str, str]:
         return {run.key: "" for run in runs}
     last = [key.rsplit(".", 1)[-1] for key in differing]
     names = {key: short if last.count(short) == 1 else key for key, short in zip(differing, last)}
-    return {key: ",".join(f"{names[k]}={values.get(k)}" for k in differing) for key, values in settings.items()}
+    # a run on every training text is the translator itself, beside its runs on samples: "linear", not
+    # "linear@train_pairs=None"
+    return {key: ",".join(f"{names[k]}={values.get(k)}" for k in differing
+                          if not (k == "dataset.train_pairs" and values.get(k) is None))
+            for key, values in settings.items()}
 
 
 def flat_settings(config, prefix: str = "") -> dict:
@@ -385,6 +401,28 @@ def score_candidate(store, name, pair, candidate, queries, query_vectors, pool, 
     stitched, stitched_items = stitching_of(pair, candidate.vectors, cfg)
     return ({**scores, **searched, **mixed, **stitched, "ranking": ranking},
             {**per_item, **per_query, **mixed_items, **stitched_items})
+
+
+def sampled(candidate: Candidate, train_size: int) -> bool:
+    """A run fitted on a sample of the training texts (dataset.train_pairs): a point of a data curve."""
+    run = candidate.run
+    return run is not None and 0 < run.info.get("paired_texts", train_size) < train_size
+
+
+def curve_scores(pair, candidate, queries, query_vectors, pool, reference_search, cfg) -> tuple[dict, dict]:
+    """A data-curve point's scores: what the curves and the report read of it (MSE and cosine to the target,
+    vec2vec's matching, the search's recall and nDCG with retention and gap closed), the search by exact cosine
+    rather than through a Chroma collection of its own. A data-scale sweep has hundreds of such runs, and the
+    neighbourhoods, CKA, hubness, the half-migrated index and stitching of each took most of its analysis."""
+    native, translated = pair.native_b, candidate.vectors
+    per_text = {f"test_{name}": values for name, values in
+                regression_per_text(torch.from_numpy(translated), torch.from_numpy(native)).items()}
+    regression = regression_scores(torch.from_numpy(translated), torch.from_numpy(native))
+    matched, matched_items = matching(native, translated, cfg.metrics)
+    ranking = exact_search(query_vectors, queries, translated[passages(pair)], pool, cfg.retrieval.k)
+    searched, per_query = translated_search_scores(ranking, reference_search, pair.relevant, cfg.retrieval.k)
+    return ({"test_mse": regression["mse"], "test_cosine": regression["cosine"], **matched, **searched,
+             "ranking": ranking}, {**per_text, **matched_items, **per_query})
 
 
 def stitching_of(pair: PairData, translated: np.ndarray, cfg: DictConfig) -> tuple[dict, dict]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 
 from embtrans.analysis.chroma_store import EmbeddingStore
 from embtrans.metrics.retrieval import (
@@ -38,6 +40,20 @@ def search(store: EmbeddingStore, collection: str, queries: np.ndarray, query_id
         raise ValueError(f"the Chroma collection {collection} holds {stored} vectors, not the {len(pool)} "
                          "passages searched")
     ranked = store.search(collection, queries, min(k, len(pool)))
+    return dict(zip(query_ids, ranked))
+
+
+def exact_search(queries: np.ndarray, query_ids: list[str], pool_vectors: np.ndarray, pool: list[str], k: int,
+                 chunk: int = 2048) -> dict[str, list[str]]:
+    """What ``search`` returns, by exact cosine over every pool vector instead of a Chroma collection: for
+    translators scored on the data curve only, whose passages need no collection of their own."""
+    passages = F.normalize(torch.from_numpy(np.ascontiguousarray(pool_vectors, dtype=np.float32)), dim=-1)
+    asked = F.normalize(torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)), dim=-1)
+    ids = np.asarray(pool, dtype=object)
+    ranked = []
+    for start in range(0, len(asked), chunk):
+        top = torch.topk(asked[start:start + chunk] @ passages.T, min(k, len(pool)), dim=1).indices.numpy()
+        ranked += [list(ids[row]) for row in top]
     return dict(zip(query_ids, ranked))
 
 

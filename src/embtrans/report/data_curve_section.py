@@ -10,6 +10,11 @@ from embtrans.report.content import Markdown, Sources, Table, with_interval
 SHOWN = (("top1_accuracy", "fraction"), ("ndcg@10", "fraction"))
 
 
+def pair_label(table, dataset: str, pair: str) -> str:
+    """The pair, with its corpus when the table holds several."""
+    return f"{pair} ({str(dataset).split('-')[0]})" if table["dataset"].nunique() > 1 else pair
+
+
 def data_curve_section(report, sources: Sources) -> dict:
     """{} when the analysis has no data curve; else its tables and figures for the template."""
     curve = report.data_curve
@@ -24,15 +29,16 @@ def data_curve_section(report, sources: Sources) -> dict:
         for metric, _ in SHOWN for p in report.figures
         if p.name.startswith("data_curve_") and p.stem.endswith(file_name(metric))]}
     sizes = sorted(curve.loc[curve["paired_texts"] > 0, "paired_texts"].unique())
+    unpaired = bool((curve["paired_texts"] == 0).any())
     for metric, style in SHOWN:
         rows = curve[curve["metric"] == metric]
         if rows.empty:
             continue
         table_rows = []
-        for (pair, translator), group in rows.groupby(["pair", "translator"], sort=True):
+        for (dataset, pair, translator), group in rows.groupby(["dataset", "pair", "translator"], sort=True):
             by_size = group.set_index("paired_texts")
-            cells = [pair, translator]
-            for n in [0, *sizes]:
+            cells = [pair_label(curve, dataset, pair), translator]
+            for n in [0] * unpaired + sizes:
                 if n not in by_size.index:
                     cells.append("")
                     continue
@@ -42,7 +48,8 @@ def data_curve_section(report, sources: Sources) -> dict:
                                           f"{translator}, {pair}, {n:,} paired texts: {metric}, mean over "
                                           f"{int(row['seeds'])} seed(s), 95 % t interval over seeds", text))
             table_rows.append(cells)
-        out["curves"].append(Table(["pair", "translator", "0 (unpaired)", *[f"{n:,}" for n in sizes]], table_rows,
+        out["curves"].append(Table(["pair", "translator", *["0 (unpaired)"] * unpaired, *[f"{n:,}" for n in sizes]],
+                                   table_rows,
                                    f"{title_of(metric)} by paired texts fitted on: mean over seeds [95 % t interval "
                                    "over seeds]; a closed form fitted on every training text is one fit for all seeds."))
     worth = report.pairs_worth
@@ -84,9 +91,10 @@ def gap_section_table(gaps, tables_dir, sources: Sources) -> Table:
     shown = gaps[(gaps["metric"] == "ndcg@10") & gaps["against"].isin(GAPS_SHOWN)]
     sizes = sorted(shown["paired_texts"].unique())
     table_rows = []
-    for (pair, translator, against), group in shown.groupby(["pair", "translator", "against"], sort=True):
+    for (dataset, pair, translator, against), group in shown.groupby(["dataset", "pair", "translator", "against"],
+                                                                     sort=True):
         by_size = group.set_index("paired_texts")
-        cells = [pair, translator, against]
+        cells = [pair_label(shown, dataset, pair), translator, against]
         for n in sizes:
             if n not in by_size.index:
                 cells.append("")
@@ -105,19 +113,19 @@ def gap_section_table(gaps, tables_dir, sources: Sources) -> Table:
 
 
 def gap_finding(gaps, sources: Sources, source) -> str | None:
-    """At the largest n every MLP was fitted on: on how many pairs it is clearly above, clearly below, or not
-    clearly apart from the trained linear map (its seed interval of the nDCG@10 difference)."""
+    """At the largest n each MLP was fitted on in each pair: on how many pairs it is clearly above, clearly below,
+    or not clearly apart from the trained linear map (its seed interval of the nDCG@10 difference)."""
     rows = gaps[(gaps["metric"] == "ndcg@10") & (gaps["against"] == "linear")]
     if rows.empty:
         return None
     parts = []
     for translator, group in rows.groupby("translator", sort=True):
-        n = group["paired_texts"].max()
-        at = group[group["paired_texts"] == n]
+        at = group[group["paired_texts"] == group.groupby(["dataset", "pair"])["paired_texts"].transform("max")]
+        n = " or ".join(f"{size:,}" for size in sorted(at["paired_texts"].unique()))
         above, below = int((at["low"] > 0).sum()), int((at["high"] < 0).sum())
-        mean = sources.make(at["difference"].mean(), "signed", source, f"{translator} - linear nDCG@10 at {n:,} paired "
+        mean = sources.make(at["difference"].mean(), "signed", source, f"{translator} - linear nDCG@10 at {n} paired "
                             f"texts, mean over {len(at)} pairs of the pairs' seed means")
-        parts.append(f"{translator} at {n:,} paired texts is clearly above the trained linear map on {above} of "
+        parts.append(f"{translator} at {n} paired texts is clearly above the trained linear map on {above} of "
                      f"{len(at)} pairs and clearly below on {below} (nDCG@10 {mean} on average; seed intervals)")
     return "; ".join(parts)
 

@@ -214,7 +214,8 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
             tables[name] = pd.read_csv(path)
         except pd.errors.EmptyDataError:  # no comparison could be made: a header-less empty table
             tables[name] = pd.DataFrame()
-    for name in ("data_curve", "pairs_worth", "data_gaps", "unpaired_failures", "published", "transfer"):  # optional: older analyses lack them
+    # optional: older analyses lack them
+    for name in ("data_curve", "pairs_worth", "data_gaps", "unpaired_failures", "published", "transfer"):
         path = analysis_dir / "tables" / f"{name}.csv"
         try:
             tables[name] = pd.read_csv(path) if path.exists() else pd.DataFrame()
@@ -223,7 +224,8 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
     for name in ("translators", "aggregate", "comparisons"):
         tables[name] = without_translators(tables[name], set(sampled["translator"]))
     return ReportInput(
-        name=sweep_dir.name, results=results, sampled_runs=len(sampled), **tables, references=summary.get("references", {}), examples=examples,
+        name=sweep_dir.name, results=results, sampled_runs=len(sampled), **tables,
+        references=summary.get("references", {}), examples=examples,
         figures=[analysis_dir / f for f in summary.get("figures", [])], runs=runs,
         protocol=protocol_of(next(iter(configs.values()))),
         models=models, datasets=datasets, sweep_dir=sweep_dir, analysis_dir=analysis_dir,

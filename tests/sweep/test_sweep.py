@@ -566,6 +566,18 @@ def test_the_cut_skips_wide_runs_beyond_its_seeds_and_changes_no_fingerprint(com
     assert run_fingerprint(compose_train("arch=mlp1", "width=32", cut)) == run_fingerprint(compose_train("arch=mlp1", "width=32"))
 
 
+def test_the_cut_takes_the_translators_it_names(compose_train):
+    from embtrans.sweep.job import cut_reason
+
+    named = ("cut.archs=[linear,mlp1]", "cut.widths=[8]", "cut.seeds=[0]")
+    assert "cut: linear runs only at seed(s) 0" in cut_reason(compose_train("arch=linear", "width=8", "seed=1", *named))
+    assert "cut: width 8 runs only at seed(s) 0" in cut_reason(compose_train("arch=mlp1", "width=8", "seed=2", *named))
+    for kept in (("arch=mlp2", "width=8", "seed=1"), ("arch=linear", "width=8", "seed=0"), ("arch=linear", "width=1", "seed=1")):
+        assert cut_reason(compose_train(*kept, *named)) is None, kept
+    assert "linear fit on at most 1,000" in cut_reason(
+        compose_train("arch=linear", "dataset.train_pairs=3000", "cut.archs=[linear]", "cut.train_pairs_above=1000"))
+
+
 def test_the_data_cut_skips_width_using_translators_beyond_its_size(compose_train):
     from embtrans.sweep.job import cut_reason
     from embtrans.sweep.run_index import run_fingerprint

@@ -154,20 +154,23 @@ def skip(output_dir: Path, reason: str) -> float:
 
 
 def cut_reason(cfg: DictConfig) -> str | None:
-    """Why the sweep's cut leaves this job out; None: it runs. Two cuts, both for translators that use width
-    (the MLPs): at one of cut.widths, only the seeds in cut.seeds run; and fitted on more paired texts than
-    cut.train_pairs_above (every training text, train_pairs null, counts as more), none runs."""
+    """Why the sweep's cut leaves this job out; None: it runs. Two cuts, both for the translators it names
+    (cut.archs; null: those that use width, the MLPs): at one of cut.widths, only the seeds in cut.seeds run;
+    and fitted on more paired texts than cut.train_pairs_above (every training text, train_pairs null, counts
+    as more), none runs."""
     cut = cfg.get("cut") or {}
-    if not cfg.arch.get("uses_width", True):
+    archs = cut.get("archs")
+    if not (cfg.arch.get("uses_width", True) if archs is None else cfg.arch.name in archs):
         return None
     if cut.get("seeds") is not None and cfg.width in cut.get("widths", []) and cfg.seed not in cut.seeds:
         seeds = ", ".join(map(str, cut.seeds)) or "none"
-        return f"cut: width {cfg.width} runs only at seed(s) {seeds} (cut.seeds; this job's seed is {cfg.seed})"
+        what = f"width {cfg.width}" if cfg.arch.get("uses_width", True) else cfg.arch.name
+        return f"cut: {what} runs only at seed(s) {seeds} (cut.seeds; this job's seed is {cfg.seed})"
     most, pairs = cut.get("train_pairs_above"), (cfg.get("dataset") or {}).get("train_pairs")
     if most is not None and (pairs is None or pairs > most):
         fitted = "every training text" if pairs is None else f"{pairs:,}"
-        return (f"cut: width-using translators fit on at most {most:,} paired texts "
-                f"(cut.train_pairs_above; this job's is {fitted})")
+        return (f"cut: {'width-using translators' if archs is None else ', '.join(archs)} fit on at most "
+                f"{most:,} paired texts (cut.train_pairs_above; this job's is {fitted})")
     return None
 
 

@@ -75,7 +75,8 @@ def test_a_data_scale_study_asks_whether_an_mlp_pulls_ahead_and_shows_each_gap(t
 def test_translators_fitted_on_samples_leave_the_per_pair_tables_for_the_curves():
     """linear at 100 and 1,000 of a pair's 1,000 texts: only the run on all of them is a per-pair row; a
     translator that read no pair (0) stays; a closed form fitted on all texts stays."""
-    from embtrans.report.inputs import split_sampled, without_translators
+    from embtrans.analysis.data_curve import split_sampled
+    from embtrans.report.inputs import without_translators
 
     results = pd.DataFrame([
         {"dataset": "d", "pair": "a-to-b", "translator": t, "paired_texts": n}

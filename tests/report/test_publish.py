@@ -204,7 +204,8 @@ def test_the_checked_in_study_opens_from_a_checkout_with_every_link_inside_it(st
                                  cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
         assert not ignored, ignored[:5]
     size = sum(p.stat().st_size for p in study.rglob("*") if p.is_file())
-    assert size < 20 * 2**20, f"{study} holds {size / 2**20:.1f} MiB"
+    # a six-pair study holds about 15 MiB; the general study's 24 pairs and 140 data-curve runs about 33
+    assert size < 40 * 2**20, f"{study} holds {size / 2**20:.1f} MiB"
     markdown = (study / "report.md").read_text()
     assert markdown.startswith("---\n") and '"draft": false' in markdown.split("---")[1]
     assert "placeholder" not in markdown.lower()
@@ -228,7 +229,8 @@ def numbers_in(text: str) -> list[float]:
 
 # Each section of docs/results.md that states a checked-in study's findings: the study, the section's heading,
 # and how many numbers and "x [low, high]" triples it must quote at least (so that a section emptied of them fails).
-FINDINGS = [("reference_study", "## The reference study", 40, 20),
+FINDINGS = [("general_study", "## The general study", 30, 8),
+            ("reference_study", "## The reference study", 40, 20),
             ("translator_choice", "## Which translator for my pair?", 30, 10),
             ("pairs_worth", "## What a paired text buys", 20, 5)]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from embtrans.analysis.data_curve import curve_table, gap_table, worth_table
+from embtrans.analysis.data_curve import curve_table, gap_table, split_sampled, worth_table
 from embtrans.analysis.identifiers import CLOSED_FORM
 from embtrans.analysis.summaries import (
     Items,
@@ -70,6 +70,9 @@ def build_tables(results: pd.DataFrame, items: Items | None = None,
     tables["data_curve"] = curve_table(results)
     tables["pairs_worth"] = worth_table(results)
     tables["data_gaps"] = gap_table(results)
+    # A translator fitted on samples of the training texts is a data curve's point, not a translator of the pair:
+    # the per-translator tables and comparisons are of the ones fitted on every training text.
+    results, _ = split_sampled(results)
     translators = translator_table(results, items or Items(), settings)
     tables["translators"] = translators
     tables["aggregate"] = aggregate_table(translators, results, items or Items(), settings)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from embtrans.analysis.data_curve import split_sampled
 from embtrans.analysis.identifiers import file_name
 from embtrans.data.paired import UNUSED
 from embtrans.errors import UserError
@@ -140,20 +141,6 @@ def sweep_command(sweep_dir: Path) -> str:
         return ""
     task = OmegaConf.load(record).hydra.overrides.task
     return "python train.py -m " + " ".join(str(o) for o in task if not str(o).startswith("paths."))
-
-
-def split_sampled(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs fitted on every training text of their pair, and the ones fitted on a sample of them
-    (dataset.train_pairs): a data-scale sweep's many sizes are drawn as curves (tables/data_curve.csv), so the
-    per-pair tables list each translator once, as fitted on all the pair's paired texts."""
-    if "paired_texts" not in results:
-        return results, results[:0]
-    texts = pd.to_numeric(results["paired_texts"], errors="coerce")
-    most = texts.groupby([results["dataset"], results["pair"]]).transform("max")
-    # a translator is sampled when none of its runs read all of them (unpaired ones read none: not sampled)
-    sampled_run = (texts < most) & (texts > 0)
-    sampled = sampled_run.groupby(results["translator"]).transform("all")
-    return results[~sampled].reset_index(drop=True), results[sampled].reset_index(drop=True)
 
 
 def without_translators(table: pd.DataFrame, labels: set[str]) -> pd.DataFrame:

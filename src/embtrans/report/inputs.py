@@ -180,12 +180,18 @@ def from_analysis(analysis_dir: Path) -> ReportInput:
         # the split as a run that read every training text saw it (not a dataset.train_pairs sample)
         read_all = [d for d in rows["run_dir"] if d in runs and UNUSED not in runs[d].split_sizes]
         run_dir = next(iter(read_all), next((d for d in rows["run_dir"] if d in runs), None))
-        run = runs.get(run_dir)
-        config = configs.get(run_dir) or next(iter(configs.values()))
+        run, config = runs.get(run_dir), configs.get(run_dir)
+        if config is None:  # a corpus with sample fits only (a data-scale sweep): one of them tells its split
+            trained_sampled = sampled.loc[(sampled["dataset"] == tag) & (sampled["kind"] == "trained"), "run_dir"]
+            if len(trained_sampled) and Path(trained_sampled.iloc[0]).exists():
+                run, config = read_run(Path(trained_sampled.iloc[0]))
+        config = config or next(iter(configs.values()))
         name = config["dataset"]["name"]
+        sizes = dict(run.split_sizes) if run else {}
+        sizes["train"] = sizes.get("train", 0) + sizes.pop(UNUSED, 0)  # a sample's unused texts are training texts
         datasets[tag] = {"name": name, "description": config_description("dataset", name),
                          "limit": config["dataset"].get("limit"),
-                         "split_sizes": run.split_sizes if run else {}}
+                         "split_sizes": sizes if run else {}}
     examples = {}
     for key in summary.get("examples", []):
         path = analysis_dir / "examples" / f"{file_name(key)}.json"

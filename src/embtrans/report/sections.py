@@ -220,7 +220,8 @@ class ReportSections:
                          ", ".join(f"{reason} {count}" for reason, count in stops.items()),
                          self.sources.make(seconds / 60, "rank", f"#{source_anchor(translator)}",
                                            f"{translator}: minutes of training, added up over its runs (appendix)")])
-            for dataset, pair in self.pairs:
+            # a corpus the translator has no run on is not its grid (e.g. a data-scale corpus fitting samples only)
+            for dataset, pair in [(d, p) for d, p in self.pairs if d in set(runs["dataset"])]:
                 have = sorted({int(s) for s in runs.loc[(runs["dataset"] == dataset) & (runs["pair"] == pair), "seed"].dropna()})
                 if len(have) < len(seeds):
                     seeds_had = f"seed{'s' if len(have) > 1 else ''} {', '.join(map(str, have))} only"

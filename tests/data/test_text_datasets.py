@@ -33,6 +33,9 @@ def test_wordnet_headwords_are_queries_and_glosses_their_passages():
     # the file is alphabetical: a sample spread over it reaches the end of the alphabet
     headwords = texts.loc[texts["kind"] == "query", "text"]
     assert headwords.str[0].str.lower().nunique() > 15
+    for bad in (0, -5, 2.5):
+        with pytest.raises(UserError, match="max_headwords"):
+            load_wordnet(max_headwords=bad)
 
 
 def table(rows):

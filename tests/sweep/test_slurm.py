@@ -1,0 +1,157 @@
+"""The sweep through a real SLURM (tools/slurm_one_node.sh: munge, slurmdbd, slurmctld and slurmd on this machine),
+with submitit's SLURM launcher: jobs submitted by sbatch, the summary printed by the submitting process, a re-run
+that submits nothing finished, a scancelled job listed as unfinished and resumed by the re-run from its last epoch.
+
+They skip, saying why, where no such cluster answers; with SLURM_REQUIRED=1 (as .ci/run sets) they fail instead.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from embtrans.paths import ROOT
+
+ONE_NODE_CONF = Path(os.environ.get("EMBTRANS_SLURM_DIR", "/tmp/embtrans-slurm")) / "etc" / "slurm.conf"
+TINY = ["model_a=glove", "model_b=use", "dataset.limit=600", "logger=csv", "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false", "data.show_progress=false"]
+# One core and 2 GB per job, so two jobs share this 2-core node at once.
+ON_SLURM = ["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=10", "hydra.launcher.cpus_per_task=1",
+            "hydra.launcher.mem_gb=2"]
+
+
+def cluster_or_reason(conf: Path) -> str | None:
+    """None when a SLURM cluster answers with an idle or mixed node; else why not."""
+    if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
+        return "SLURM's commands (sbatch, sinfo) are not installed: tools/slurm_one_node.sh start installs them"
+    if not conf.exists() and "SLURM_CONF" not in os.environ:
+        return f"no SLURM cluster is configured ({conf} is missing): start one with tools/slurm_one_node.sh start"
+    try:
+        states = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, timeout=20,
+                                env=slurm_env(conf))
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer within 20 s: is slurmctld running? (tools/slurm_one_node.sh start)"
+    if states.returncode != 0:
+        return f"sinfo failed ({states.stderr.strip()}): start the cluster with tools/slurm_one_node.sh start"
+    if not {"idle", "mix"} & set(states.stdout.split()):
+        return f"no SLURM node is idle (sinfo says {states.stdout.split()})"
+    return None
+
+
+def slurm_env(conf: Path) -> dict:
+    return {**os.environ, "SLURM_CONF": os.environ.get("SLURM_CONF", str(conf))}
+
+
+@pytest.fixture
+def slurm(cli_env):
+    """The environment to submit from: the session's embedding cache and the cluster's SLURM_CONF."""
+    reason = cluster_or_reason(ONE_NODE_CONF)
+    if reason is not None:
+        if os.environ.get("SLURM_REQUIRED") == "1":
+            pytest.fail(f"SLURM_REQUIRED=1, but {reason}")
+        pytest.skip(reason)
+    return {**cli_env, "SLURM_CONF": slurm_env(ONE_NODE_CONF)["SLURM_CONF"]}
+
+
+def command(args, tmp_path, name):
+    return [sys.executable, str(ROOT / "train.py"), "-m", *TINY, *ON_SLURM, *args, f"paths.log_dir={tmp_path}",
+            f"hydra.sweep.dir={tmp_path / name}"]
+
+
+def sweep(args, env, tmp_path, name):
+    return subprocess.run(command(args, tmp_path, name), capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=600)
+
+
+def submitted_jobs(sweep_dir: Path) -> set[str]:
+    """SLURM job ids submitit submitted for the sweep: its folder per job, .submitit/<id>, holds <id>_submitted.pkl
+    (an array's own folder, .submitit/<array id>, holds only the batch script)."""
+    return {p.name for p in (sweep_dir / ".submitit").iterdir() if (p / f"{p.name}_submitted.pkl").exists()}
+
+
+def finished_files(sweep_dir: Path) -> dict:
+    return {p: p.stat().st_mtime_ns for p in sweep_dir.rglob("metrics.json")}
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_through_slurm_and_its_rerun_submits_only_what_failed(slurm, tmp_path):
+    first = sweep(["model_b=use,glove", "arch=linear,mlp1"], slurm, tmp_path, "sweep")
+    sweep_dir = tmp_path / "sweep"
+    # glove-to-glove fails in its job (one model twice): its failed.json reason reaches the table
+    assert first.returncode == 1 and "2 job(s) failed" in first.stderr and "Traceback" not in first.stderr, first.stderr
+    assert "submitted 4 job(s) to SLURM" in first.stdout + first.stderr
+    table = pd.read_csv(sweep_dir / "summary.csv").sort_values("job")
+    assert list(table["status"]) == ["failed", "failed", "trained", "trained"]
+    assert table.loc[table["status"] == "failed", "note"].str.contains("model_a and model_b are both 'glove'").all()
+    for metrics_file in sweep_dir.rglob("metrics.json"):
+        run = json.loads(metrics_file.read_text())["run"]
+        assert run["placement"]["slurm"]["job_id"] and run["placement"]["device"] == "cpu"
+        assert run["threads"] == 1  # the core the job asked for (cpus_per_task), not the node's two
+    # every job's log lies where the docs say: <sweep dir>/.submitit/<job id>/<job id>_0_log.{out,err}
+    jobs = submitted_jobs(sweep_dir)
+    assert len(jobs) == 4 and all((sweep_dir / ".submitit" / j / f"{j}_0_log.err").exists() for j in jobs)
+
+    done = finished_files(sweep_dir)
+    again = sweep(["model_b=use,glove", "arch=linear,mlp1"], slurm, tmp_path, "sweep")
+    assert again.returncode == 1, again.stderr
+    assert "submitted 2 job(s) to SLURM" in again.stdout + again.stderr  # only the failed ones
+    assert len(submitted_jobs(sweep_dir) - jobs) == 2 and finished_files(sweep_dir) == done
+
+
+def cancel_when_training(process, sweep_dir: Path, env: dict, epoch: int = 3) -> str:
+    """Wait until the sweep's mlp2 job has saved a resume point at ``epoch`` or later, scancel it, and return its
+    SLURM job id."""
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        found = list(sweep_dir.rglob("mlp2-x16_*/checkpoints/last.ckpt"))
+        try:
+            if found and torch.load(found[0], map_location="cpu", weights_only=False)["epoch"] >= epoch:
+                [job_id] = [i for i in submitted_jobs(sweep_dir) if mlp2_job(sweep_dir, i)]
+                subprocess.run(["scancel", job_id], env=env, check=True)
+                return job_id
+        except (EOFError, RuntimeError):  # caught mid-write: read it again
+            pass
+        time.sleep(0.05)
+    raise AssertionError("the mlp2 job finished (or never checkpointed) before it could be cancelled")
+
+
+def mlp2_job(sweep_dir: Path, job_id: str) -> bool:
+    """Whether submitit's job ``job_id`` trains mlp2 (its submission file names the job's overrides)."""
+    return b"arch=mlp2" in (sweep_dir / ".submitit" / job_id / f"{job_id}_submitted.pkl").read_bytes()
+
+
+@pytest.mark.slow
+def test_a_scancelled_job_is_unfinished_and_the_rerun_resumes_it_from_its_last_epoch(slurm, tmp_path):
+    args = ["arch=linear,mlp2", "width=16", "trainer.max_epochs=300", "trainer.min_epochs=300",
+            "callbacks.resume_checkpoint.every_seconds=0"]
+    process = subprocess.Popen(command(args, tmp_path, "sweep"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=slurm, cwd=ROOT)
+    sweep_dir = tmp_path / "sweep"
+    job_id = cancel_when_training(process, sweep_dir, slurm)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr
+    assert "1 job(s) unfinished" in stderr and "resumes them from their last epoch" in stderr
+    table = pd.read_csv(sweep_dir / "summary.csv").set_index("status")
+    assert sorted(table.index) == ["trained", "unfinished"]
+    assert f"SLURM job {job_id} ended CANCELLED" in table.loc["unfinished", "note"]
+    [folder] = list(sweep_dir.rglob("mlp2-x16_*"))
+    assert not (folder / "metrics.json").exists() and not (folder / "failed.json").exists()
+
+    again = sweep(args, slurm, tmp_path, "sweep")
+    assert again.returncode == 0, again.stderr
+    assert "submitted 1 job(s) to SLURM" in again.stdout + again.stderr
+    run = json.loads((folder / "metrics.json").read_text())["run"]
+    assert run["resumed_from_epoch"] >= 3 and run["epochs"] == 300
+    assert pd.read_csv(sweep_dir / "summary.csv")["status"].eq("trained").all()
+
+    done, jobs = finished_files(sweep_dir), submitted_jobs(sweep_dir)
+    third = sweep(args, slurm, tmp_path, "sweep")  # everything is done: nothing goes to the queue
+    assert third.returncode == 0 and "nothing submitted to SLURM" in third.stdout + third.stderr, third.stderr
+    assert submitted_jobs(sweep_dir) == jobs and finished_files(sweep_dir) == done

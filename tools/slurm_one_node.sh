@@ -23,7 +23,7 @@ die() { say "$*"; exit 2; }
 sudo=$([ "$(id -u)" = 0 ] || echo sudo)
 as_root() { $sudo "$@"; }
 
-running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }  # a pid file whose process lives
+running() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }  # a pid file whose process lives
 
 wait_for() {  # wait_for <seconds> <what> <command...>: until the command succeeds
   local seconds=$1 what=$2; shift 2
@@ -144,7 +144,8 @@ start() {
   if [ -f "$DIR/run/slurmctld.pid" ] && running "$DIR/run/slurmctld.pid"; then
     say "already running"; sinfo; echo "export SLURM_CONF=$CONF"; return
   fi
-  if pgrep -x slurmctld >/dev/null; then
+  # (a zombie left by a stopped one does not count: a container's init may never reap it)
+  if ps -eo stat=,comm= | awk '$2 == "slurmctld" && $1 !~ /^Z/ { found = 1 } END { exit !found }'; then
     die "another slurmctld runs on this machine (not this script's): use that cluster, or stop it first"
   fi
   install_packages
@@ -167,7 +168,7 @@ stop_daemon() {  # stop_daemon <name> <pid file>
   if running "$2"; then
     as_root kill "$(cat "$2")" || true
     for _ in $(seq 100); do running "$2" || break; sleep 0.1; done
-    running "$2" && as_root kill -9 "$(cat "$2")" || true
+    if running "$2"; then as_root kill -9 "$(cat "$2" 2>/dev/null)" 2>/dev/null || true; fi
   fi
 }
 

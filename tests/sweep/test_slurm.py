@@ -8,6 +8,7 @@ They skip, saying why, where no such cluster answers; with SLURM_REQUIRED=1 (as 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -82,8 +83,13 @@ def finished_files(sweep_dir: Path) -> dict:
 
 @pytest.mark.slow
 def test_a_sweep_runs_through_slurm_and_its_rerun_submits_only_what_failed(slurm, tmp_path):
-    first = sweep(["model_b=use,glove", "arch=linear,mlp1"], slurm, tmp_path, "sweep")
+    env = {**slurm, "EMBTRANS_CACHE_DIR": str(tmp_path / "cold-cache")}  # nothing embedded yet
+    first = sweep(["model_b=use,glove", "arch=linear,mlp1"], env, tmp_path, "sweep")
     sweep_dir = tmp_path / "sweep"
+    # the submitting process embedded glove's and use's texts before the array; no job embedded anything
+    assert "the sweep's 2 embedding(s) are in the cache" in first.stdout + first.stderr
+    logs = [p.read_text() for p in sweep_dir.rglob("glove-to-use/*/train.log")]
+    assert len(logs) == 2 and all("reusing cached glove embeddings" in log for log in logs)
     # glove-to-glove fails in its job (one model twice): its failed.json reason reaches the table
     assert first.returncode == 1 and "2 job(s) failed" in first.stderr and "Traceback" not in first.stderr, first.stderr
     assert "submitted 4 job(s) to SLURM" in first.stdout + first.stderr
@@ -99,7 +105,7 @@ def test_a_sweep_runs_through_slurm_and_its_rerun_submits_only_what_failed(slurm
     assert len(jobs) == 4 and all((sweep_dir / ".submitit" / j / f"{j}_0_log.err").exists() for j in jobs)
 
     done = finished_files(sweep_dir)
-    again = sweep(["model_b=use,glove", "arch=linear,mlp1"], slurm, tmp_path, "sweep")
+    again = sweep(["model_b=use,glove", "arch=linear,mlp1"], env, tmp_path, "sweep")
     assert again.returncode == 1, again.stderr
     assert "submitted 2 job(s) to SLURM" in again.stdout + again.stderr  # only the failed ones
     assert len(submitted_jobs(sweep_dir) - jobs) == 2 and finished_files(sweep_dir) == done
@@ -155,3 +161,53 @@ def test_a_scancelled_job_is_unfinished_and_the_rerun_resumes_it_from_its_last_e
     third = sweep(args, slurm, tmp_path, "sweep")  # everything is done: nothing goes to the queue
     assert third.returncode == 0 and "nothing submitted to SLURM" in third.stdout + third.stderr, third.stderr
     assert submitted_jobs(sweep_dir) == jobs and finished_files(sweep_dir) == done
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_submitting_command_cancels_its_slurm_jobs(slurm, tmp_path):
+    """A sweep's jobs end with its command, as joblib's workers do: none trains on unwatched while a re-run
+    submits it again."""
+    args = ["arch=mlp2", "width=16", "trainer.max_epochs=300", "trainer.min_epochs=300",
+            "callbacks.resume_checkpoint.every_seconds=0"]
+    process = subprocess.Popen(command(args, tmp_path, "sweep"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=slurm, cwd=ROOT, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    sweep_dir = tmp_path / "sweep"
+    deadline = time.time() + 300
+    while not list(sweep_dir.rglob("mlp2-x16_*/checkpoints/last.ckpt")):
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.1)
+    [job_id] = submitted_jobs(sweep_dir)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal sends its foreground group
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert f"cancelled the sweep's 1 scheduler job(s) still queued or running: {job_id}" in stderr
+    assert "interrupted by Ctrl-C" in stderr
+    for _ in range(100):  # sacct has it once slurmctld has told slurmdbd
+        state = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "State", "-j", job_id], capture_output=True,
+                               text=True, env=slurm).stdout.split()
+        if state and state[0] != "RUNNING":
+            break
+        time.sleep(0.2)
+    assert state[0] == "CANCELLED", state  # "CANCELLED by <uid>"
+
+
+def test_a_job_the_scheduler_ended_is_listed_by_how_it_ended(tmp_path, monkeypatch):
+    """No cluster needed: the table's reading of what the launcher recorded. Stopped from outside (scancel, a time
+    limit, preemption): unfinished, for a re-run to resume; out of memory: failed, naming the key to raise; no
+    record at all: failed without a word."""
+    from embtrans.sweep import scheduler_endings
+    from embtrans.sweep.summary import job_table
+
+    monkeypatch.setattr(scheduler_endings, "ended", {})
+    for name in ("a_cancelled", "b_timeout", "c_oom", "d_silent"):
+        (tmp_path / "pair" / name / ".hydra").mkdir(parents=True)
+        (tmp_path / "pair" / name / ".hydra" / "overrides.yaml").write_text("[]\n")
+    scheduler_endings.record(str(tmp_path / "pair" / "a_cancelled"), "SLURM", "12_0", "CANCELLED by 0", "a.err")
+    scheduler_endings.record(str(tmp_path / "pair" / "b_timeout"), "SLURM", "12_1", "TIMEOUT", "b.err")
+    scheduler_endings.record(str(tmp_path / "pair" / "c_oom"), "SLURM", "12_2", "OUT_OF_MEMORY", "c.err")
+    table = job_table(tmp_path, ended=True).set_index("job")
+    assert list(table["status"]) == ["unfinished", "unfinished", "failed", "failed"]
+    assert table.loc["pair/a_cancelled", "note"] == "SLURM job 12_0 ended CANCELLED by 0 before it finished; its log: a.err"
+    assert "raise hydra.launcher.mem_gb" in table.loc["pair/c_oom", "note"]
+    assert table.loc["pair/d_silent", "note"] == "no metrics.json and no failed.json: the job ended without a result"

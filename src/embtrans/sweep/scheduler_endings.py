@@ -10,6 +10,8 @@ from __future__ import annotations
 
 # Of the sweep running in this process: job folder -> (status, note).
 ended: dict[str, tuple[str, str]] = {}
+# Its scheduler jobs (submitit Job objects) while the command waits for them: cancelled if it is interrupted.
+waiting: list = []
 
 # SLURM states of a job stopped from outside before it finished (submitit's local executor says INTERRUPTED).
 STOPPED = {"CANCELLED", "TIMEOUT", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "REQUEUED", "SUSPENDED",
@@ -27,3 +29,18 @@ def record(folder: str, scheduler: str, job_id: str, state: str, log: str) -> No
                                    f"its log: {log}")
     else:
         ended[folder] = ("failed", f"{job} ended {state} without a result; its log: {log}")
+
+
+def cancel_waiting() -> list[str]:
+    """Cancel the jobs this command still waits for (Ctrl-C or SIGTERM to it): a sweep's jobs end with its command,
+    as joblib's do, instead of training on unwatched while a re-run submits them again. Their ids."""
+    cancelled = []
+    for job in list(waiting):
+        try:
+            if not job.done():
+                job.cancel(check=False)
+                cancelled.append(str(job.job_id))
+        except Exception:  # the scheduler did not answer: the line printed names no such job
+            pass
+    waiting.clear()
+    return cancelled

@@ -209,6 +209,10 @@ def summary_when_interrupted():
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the summary short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         how = "SIGTERM" if isinstance(interruption, SweepInterrupted) else "Ctrl-C"
+        cancelled = scheduler_endings.cancel_waiting()  # jobs on SLURM end with the command, as joblib's workers do
+        if cancelled:
+            print(f"cancelled the sweep's {len(cancelled)} scheduler job(s) still queued or running: "
+                  f"{', '.join(cancelled)}", file=sys.stderr)
         sweep_dir = SweepSummary.sweep_dir
         if sweep_dir is not None and sweep_dir.is_dir():
             print_summary(sweep_dir, SweepSummary.started)

@@ -68,6 +68,7 @@ def launch_and_wait(launcher: BaseSubmititLauncher, job_overrides: Sequence[Sequ
     jobs = executor_for(launcher).map_array(launcher, *zip(*arguments))
     log.info("submitted %d job(s) to %s (%s ... %s); their logs: %s", len(jobs), scheduler, jobs[0].job_id,
              jobs[-1].job_id, Path(str(launcher.params["submitit_folder"])).parent)
+    scheduler_endings.waiting[:] = jobs
     for job, folder in zip(jobs, submitted):
         try:
             returns.append(job.results()[0])
@@ -78,4 +79,5 @@ def launch_and_wait(launcher: BaseSubmititLauncher, job_overrides: Sequence[Sequ
             if folder is not None:
                 scheduler_endings.record(str(folder), scheduler, job.job_id, state, str(job.paths.stderr))
             returns.append(JobReturn(status=JobStatus.COMPLETED, _return_value=math.nan))
+    scheduler_endings.waiting.clear()
     return returns

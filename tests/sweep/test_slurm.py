@@ -211,3 +211,27 @@ def test_a_job_the_scheduler_ended_is_listed_by_how_it_ended(tmp_path, monkeypat
     assert table.loc["pair/a_cancelled", "note"] == "SLURM job 12_0 ended CANCELLED by 0 before it finished; its log: a.err"
     assert "raise hydra.launcher.mem_gb" in table.loc["pair/c_oom", "note"]
     assert table.loc["pair/d_silent", "note"] == "no metrics.json and no failed.json: the job ended without a result"
+
+
+@pytest.mark.slow
+def test_resources_slurm_would_refuse_are_one_line_before_any_work(slurm, tmp_path):
+    for resource, words in (("hydra.launcher.partition=nope", "invalid partition specified: nope"),
+                            ("hydra.launcher.mem_gb=100000", "Requested node configuration is not available")):
+        refused = sweep([resource, "arch=linear"], slurm, tmp_path, "refused")
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().splitlines() == [refused.stderr.strip()] and words in refused.stderr
+        assert not (tmp_path / "refused").exists()  # nothing embedded, no folder made
+
+
+def test_a_sweep_off_slurm_or_without_sbatch_is_checked_as_it_should_be(monkeypatch):
+    from omegaconf import OmegaConf
+
+    import embtrans.sweep.scheduler_launch as launch
+
+    joblib = OmegaConf.create({"hydra": {"launcher": {"_target_": "hydra_plugins.hydra_joblib_launcher."
+                                                                   "joblib_launcher.JoblibLauncher"}}})
+    assert launch.submission_refused(joblib) is None
+    slurm = OmegaConf.create({"hydra": {"launcher": {"_target_": "hydra_plugins.hydra_submitit_launcher."
+                                                                  "submitit_launcher.SlurmLauncher"}}})
+    monkeypatch.setattr(launch.shutil, "which", lambda name: None)
+    assert "SLURM's sbatch is not installed here" in launch.submission_refused(slurm)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 # Of the sweep running in this process: job folder -> (status, note).
 ended: dict[str, tuple[str, str]] = {}
+# Why the scheduler did not take a batch of its jobs (sbatch's words), one line each.
+refusals: list[str] = []
 # Its scheduler jobs (submitit Job objects) while the command waits for them: cancelled if it is interrupted.
 waiting: list = []
 

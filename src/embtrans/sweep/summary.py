@@ -22,6 +22,7 @@ from embtrans.sweep import faults, scheduler_endings
 from embtrans.sweep.embed_first import embed_before_jobs
 from embtrans.sweep.faults import describe_fault
 from embtrans.sweep.orphan_guard import mark_sweep_process
+from embtrans.sweep.scheduler_launch import submission_refused
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class SweepSummary(Callback):
         signal.signal(signal.SIGTERM, interrupt_on_sigterm)  # SIGTERM then stops the workers as Ctrl-C does
         try:
             check(config, TRAIN_RULES)  # values common to every job; swept ones are checked in each job
+            if (refused := submission_refused(config)) is not None:  # before hours of embedding, not after
+                raise UserError(refused)
             hold_sweep_folder(SweepSummary.sweep_dir)
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
@@ -161,6 +164,8 @@ class SweepSummary(Callback):
         unfinished = counts.get("unfinished", 0)  # stopped by the scheduler (only they stay unfinished here)
         for fault in dict.fromkeys(faults.recorded):  # each distinct fault once
             print(f"error: the sweep could not write its files: {fault}", file=sys.stderr)
+        for refusal in dict.fromkeys(scheduler_endings.refusals):
+            print(f"error: {refusal}", file=sys.stderr)
         if failed:
             print(f"{failed} job(s) failed: the table's note (and each failed.json) says why; re-running the "
                   "same command retries only them", file=sys.stderr)

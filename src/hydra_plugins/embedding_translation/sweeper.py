@@ -18,10 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import DictConfig, open_dict
 
-from embtrans.sweep import faults
+from embtrans.sweep import faults, scheduler_endings
 from embtrans.sweep.job import finished_in
 from embtrans.sweep.run_index import run_fingerprint
-from hydra_plugins.embedding_translation.scheduler import launch_and_wait
+from embtrans.sweep.scheduler_launch import SubmissionRefused, launch_and_wait
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
 
 
@@ -59,7 +59,11 @@ class RecordingLauncher:
                 results = launch_and_wait(self.launcher, job_overrides, initial_job_idx, folders, finished)
             else:
                 results = self.launcher.launch(job_overrides, initial_job_idx=initial_job_idx)
-        except Exception as error:  # joblib re-raises a worker's OSError; submitit wraps it in FailedJobError
+        except SubmissionRefused as refusal:  # sbatch failed: no job of the batch started
+            scheduler_endings.refusals.append(str(refusal))
+            self.record_not_started(job_overrides, initial_job_idx, str(refusal))
+            return []
+        except Exception as error:  # joblib re-raises a worker's OSError
             faults.record(error, self.sweep_dir)
             self.record_not_started(job_overrides, initial_job_idx, faults.describe_fault(error, self.sweep_dir))
             return []

@@ -6,6 +6,9 @@ import sys
 import textwrap
 import time
 from contextlib import ExitStack
+from types import SimpleNamespace
+
+import pytest
 
 from embtrans.sweep.gpu_claim import CLAIMS, claimed_device, held_claims
 
@@ -51,19 +54,26 @@ def test_the_claim_of_a_killed_job_is_let_go_and_a_live_one_in_another_process_c
         process.kill()
 
 
-def test_a_sweep_job_trains_on_its_claimed_gpu_and_arch_auto_candidates_share_it(tmp_path, monkeypatch, compose_train):
-    """With two GPUs faked: the job's config names the claimed device; a nested run (arch=auto's candidate) stays
-    on it instead of claiming a second; on a CPU-only config nothing changes."""
-    from types import SimpleNamespace
-
+@pytest.fixture
+def two_gpus(tmp_path, monkeypatch, compose_train):
+    """A sweep job's module seeing two (faked) GPUs, its sweep folder tmp_path; the job's config, on accelerator
+    auto."""
     import embtrans.sweep.job as job
 
     monkeypatch.setattr(job.torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(job, "in_multirun", lambda: True)
     hydra = SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path)))
     monkeypatch.setattr(job, "HydraConfig", SimpleNamespace(get=lambda: hydra))
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     cfg = compose_train()
     cfg.trainer.accelerator = "auto"
+    return job, cfg
+
+
+def test_a_sweep_job_trains_on_its_claimed_gpu_and_arch_auto_candidates_share_it(tmp_path, two_gpus):
+    """With two GPUs faked: the job's config names the claimed device; a nested run (arch=auto's candidate) stays
+    on it instead of claiming a second; on a CPU-only config nothing changes."""
+    job, cfg = two_gpus
     with claimed_device(tmp_path, 2):  # another job already trains on GPU 0
         with job.own_gpu(cfg) as mine:
             assert list(mine.trainer.devices) == [1] and cfg.trainer.devices != [1]
@@ -73,3 +83,12 @@ def test_a_sweep_job_trains_on_its_claimed_gpu_and_arch_auto_candidates_share_it
     cfg.trainer.accelerator = "cpu"
     with job.own_gpu(cfg) as unchanged:
         assert unchanged is cfg
+
+
+def test_a_slurm_job_trains_on_the_gpus_slurm_gave_it_without_a_claim(tmp_path, monkeypatch, two_gpus):
+    """SLURM chose the job's GPUs (CUDA_VISIBLE_DEVICES), so the job claims nothing in the sweep folder, which on a
+    cluster is shared by jobs on other nodes that would count against GPUs they cannot see."""
+    job, cfg = two_gpus
+    monkeypatch.setenv("SLURM_JOB_ID", "9")
+    with job.own_gpu(cfg) as mine:
+        assert mine is cfg and not (tmp_path / CLAIMS).exists()

@@ -1,12 +1,10 @@
 """Where a job trains, as its metrics.json says (training/placement.py), and what a scheduler's job is given: its
-cores (not the node's) and its GPUs (SLURM's, so no claim in the sweep folder). GPUs are faked: no test needs one."""
+cores, not the node's (a SLURM job's GPUs: tests/sweep/test_gpu_claim.py). GPUs are faked: no test needs one."""
 
 import socket
-from types import SimpleNamespace
 
 import torch
 
-from embtrans.sweep.gpu_claim import CLAIMS, claimed_device, held_claims
 from embtrans.training.placement import allotted_cpus, placement
 from embtrans.training.run import thread_count
 
@@ -47,22 +45,3 @@ def test_a_slurm_job_takes_the_cores_it_was_given(monkeypatch, compose_train):
     assert thread_count(cfg) == 2
     cfg.threads = 1
     assert thread_count(cfg) == 1  # `threads` still says the last word
-
-
-def test_a_slurm_job_trains_on_the_gpus_slurm_gave_it_without_a_claim(tmp_path, monkeypatch, compose_train):
-    """Two GPUs visible to the job: SLURM chose them for it, so the job claims nothing in the (possibly
-    cluster-wide) sweep folder, where jobs on other nodes would count against GPUs they cannot see."""
-    import embtrans.sweep.job as job
-
-    monkeypatch.setattr(job.torch.cuda, "device_count", lambda: 2)
-    monkeypatch.setattr(job, "in_multirun", lambda: True)
-    hydra = SimpleNamespace(sweep=SimpleNamespace(dir=str(tmp_path)))
-    monkeypatch.setattr(job, "HydraConfig", SimpleNamespace(get=lambda: hydra))
-    cfg = compose_train()
-    cfg.trainer.accelerator = "auto"
-    monkeypatch.setenv("SLURM_JOB_ID", "9")
-    with job.own_gpu(cfg) as mine:
-        assert mine is cfg and not (tmp_path / CLAIMS).exists()
-    monkeypatch.delenv("SLURM_JOB_ID")
-    with claimed_device(tmp_path, 2), job.own_gpu(cfg) as mine:  # joblib on the same machine: it claims one
-        assert list(mine.trainer.devices) == [1] and held_claims(tmp_path / CLAIMS, 2) == [1, 1]

@@ -28,22 +28,27 @@ ON_SLURM = ["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=10", "h
             "hydra.launcher.mem_gb=2"]
 
 
-def cluster_or_reason(conf: Path) -> str | None:
-    """None when a SLURM cluster answers with an idle or mixed node; else why not."""
+def cluster_or_reason(conf: Path, wait_seconds: float = 60) -> str | None:
+    """None when a SLURM cluster answers with an idle or mixed node (waiting out a node still busy with an earlier
+    test's job, allocated or completing); else why not."""
     if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
         return "SLURM's commands (sbatch, sinfo) are not installed: tools/slurm_one_node.sh start installs them"
     if not conf.exists() and "SLURM_CONF" not in os.environ:
         return f"no SLURM cluster is configured ({conf} is missing): start one with tools/slurm_one_node.sh start"
-    try:
-        states = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, timeout=20,
-                                env=slurm_env(conf))
-    except subprocess.TimeoutExpired:
-        return "sinfo did not answer within 20 s: is slurmctld running? (tools/slurm_one_node.sh start)"
-    if states.returncode != 0:
-        return f"sinfo failed ({states.stderr.strip()}): start the cluster with tools/slurm_one_node.sh start"
-    if not {"idle", "mix"} & set(states.stdout.split()):
-        return f"no SLURM node is idle (sinfo says {states.stdout.split()})"
-    return None
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            states = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], capture_output=True, text=True, timeout=20,
+                                    env=slurm_env(conf))
+        except subprocess.TimeoutExpired:
+            return "sinfo did not answer within 20 s: is slurmctld running? (tools/slurm_one_node.sh start)"
+        if states.returncode != 0:
+            return f"sinfo failed ({states.stderr.strip()}): start the cluster with tools/slurm_one_node.sh start"
+        if {"idle", "mix"} & set(states.stdout.split()):
+            return None
+        if time.monotonic() > deadline:
+            return f"no SLURM node became idle within {wait_seconds:.0f} s (sinfo says {states.stdout.split()})"
+        time.sleep(0.5)
 
 
 def slurm_env(conf: Path) -> dict:

@@ -71,8 +71,8 @@ def launch_and_wait(launcher: BaseSubmititLauncher, job_overrides: Sequence[Sequ
         if not done:
             arguments.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
             submitted.append(folder)
-    returns = [JobReturn(status=JobStatus.COMPLETED, _return_value=math.nan) for _ in range(len(job_overrides) -
-                                                                                            len(arguments))]
+    no_value = JobReturn(status=JobStatus.COMPLETED, _return_value=math.nan)  # the summary reads the job folders
+    returns = [no_value] * (len(job_overrides) - len(arguments))  # the jobs not submitted
     if not arguments:
         log.info("every job of the batch is already done in its folder: nothing submitted to %s", scheduler)
         return returns
@@ -93,7 +93,7 @@ def launch_and_wait(launcher: BaseSubmititLauncher, job_overrides: Sequence[Sequ
                         str(error).splitlines()[0])
             if folder is not None:
                 scheduler_endings.record(str(folder), scheduler, job.job_id, state, str(job.paths.stderr))
-            returns.append(JobReturn(status=JobStatus.COMPLETED, _return_value=math.nan))
+            returns.append(no_value)
     scheduler_endings.waiting.clear()
     return returns
 

@@ -25,10 +25,6 @@ from embtrans.sweep.scheduler_launch import SubmissionRefused, launch_and_wait
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
 
 
-def resumes(config: DictConfig) -> bool:
-    return bool(config.get("resume", True))
-
-
 class FaultTolerantSweeper(BasicSweeper):
     def setup(self, **kwargs) -> None:
         super().setup(**kwargs)
@@ -89,7 +85,7 @@ class RecordingLauncher:
         hold a job for hours, so a re-run submits only what is not done. (None, False) for every job where a
         job's config does not compose: each job is then submitted, and says why in its own folder."""
         try:
-            jobs = [(folder, resumes(config) and finished_in(folder, run_fingerprint(config))[0] == folder)
+            jobs = [(folder, config.get("resume", True) and finished_in(folder, run_fingerprint(config))[0] is not None)
                     for folder, config in self.job_folders(job_overrides, initial_job_idx)]
             return [folder for folder, _ in jobs], [done for _, done in jobs]
         except Exception:

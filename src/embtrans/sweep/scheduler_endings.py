@@ -1,7 +1,7 @@
 """Jobs a scheduler ended without a result: cancelled (scancel), timed out, preempted, out of memory, node lost.
 
 Under the submitit launchers each job of a sweep is a scheduler job; one the scheduler stops leaves no
-metrics.json and no failed.json of its own. The launcher (src/hydra_plugins/embedding_translation/scheduler.py)
+metrics.json and no failed.json of its own. The launch (scheduler_launch.py)
 records how each such job ended, with its id and log, and the sweep's summary lists it: unfinished where a
 re-run resumes it from its last epoch, failed where it would end the same way again.
 """

@@ -28,8 +28,10 @@ def allotted_cpus() -> int | None:
     """The cores a scheduler gave this job (SLURM's --cpus-per-task, else its cores on this node); None when no
     scheduler allots them. SLURM may not pin a job to them (a cluster without cgroups), so torch, left to count
     the machine's cores, would take every core of a node shared with other jobs."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
     for name in ("SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"):
-        if os.environ.get(name, "").isdigit() and "SLURM_JOB_ID" in os.environ:
+        if os.environ.get(name, "").isdigit():
             return max(1, int(os.environ[name]))
     return None
 
